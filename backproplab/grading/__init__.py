@@ -1,0 +1,12 @@
+"""Auto-grading of exercise notebooks.
+
+Check cells call the helpers exported here (``check_function``, ``check_value``,
+``check_true``); ``backproplab exercises`` generates exercise notebooks from solutions
+(:mod:`.generate`); ``backproplab grade`` runs submissions with nbval and reports per
+exercise (:mod:`.grader`, :mod:`.report`). Only the check helpers are imported here, so a
+check cell does not pay for the grader's imports.
+"""
+
+from .checks import ExerciseFailure, check_function, check_true, check_value, to_numpy
+
+__all__ = ["ExerciseFailure", "check_function", "check_value", "check_true", "to_numpy"]
