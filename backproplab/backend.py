@@ -1,0 +1,186 @@
+"""Where arrays live: the one module that knows about NumPy, CuPy and their devices.
+
+Every op asks ``namespace(*arrays)`` for the array module of its inputs and
+calls only functions of the Python array API standard on it, so the same code
+runs on NumPy (CPU), CuPy (GPU) and any other standard library. There is no
+global "current backend": the data decide. This module also holds the few
+operations the standard lacks (scatter-add, seeded random numbers, moving data
+between devices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import array_api_compat
+
+__all__ = [
+    "namespace",
+    "device_of",
+    "device_name",
+    "check_same_device",
+    "to_numpy",
+    "to_device",
+    "is_floating",
+    "check_dtype",
+    "scatter_add",
+    "random_generator",
+]
+
+# Dtypes a Tensor may hold. Gradients are defined for the floating ones only.
+FLOATING = ("float16", "float32", "float64")
+SUPPORTED = FLOATING + ("int8", "int16", "int32", "int64", "uint8", "bool")
+
+
+def _dtype_name(dtype) -> str:
+    # NumPy and CuPy dtypes have .name; array-api-strict's print as "array_api_strict.float64".
+    name = getattr(dtype, "name", None) or str(dtype)
+    return name.rsplit(".", 1)[-1]
+
+
+def is_floating(dtype) -> bool:
+    return _dtype_name(dtype) in FLOATING
+
+
+def check_dtype(dtype, what: str = "Tensor") -> None:
+    """Raise a TypeError naming ``what`` if ``dtype`` is not one a Tensor supports."""
+    if _dtype_name(dtype) not in SUPPORTED:
+        raise TypeError(
+            f"{what}: unsupported dtype {_dtype_name(dtype)}; "
+            f"use one of {', '.join(SUPPORTED)}"
+        )
+
+
+def namespace(*arrays):
+    """The array module (``xp``) shared by ``arrays``.
+
+    NumPy arrays get NumPy itself: NumPy 2 implements the standard in its main
+    namespace, and calling it directly avoids a wrapper layer on the CPU hot
+    path. Other libraries go through ``array_api_compat`` (CuPy, strict, ...).
+    """
+    if all(type(a) is np.ndarray for a in arrays):
+        return np
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as err:
+        kinds = sorted({f"{type(a).__module__}.{type(a).__name__}" for a in arrays})
+        raise TypeError(
+            f"arrays from different array libraries cannot be mixed: {', '.join(kinds)}; "
+            "move them to one device first with .to(...)"
+        ) from err
+
+
+def device_of(array):
+    return array_api_compat.device(array)
+
+
+def device_name(array) -> str:
+    """A short, readable device name: 'cpu', 'cuda:0', or the library's own."""
+    if type(array) is np.ndarray:
+        return "cpu"
+    dev = device_of(array)
+    if array_api_compat.is_cupy_array(array):
+        return f"cuda:{dev.id}"
+    return str(dev)
+
+
+def check_same_device(op: str, *arrays) -> None:
+    """Raise if ``arrays`` do not all live on one device of one library."""
+    if all(type(a) is np.ndarray for a in arrays):
+        return
+    names = [device_name(a) for a in arrays]
+    libs = {type(a).__module__.split(".")[0] for a in arrays}
+    if len(set(names)) > 1 or len(libs) > 1:
+        raise RuntimeError(
+            f"{op}: operands are on different devices ({', '.join(names)}); "
+            "move them to one device with .to(device) first"
+        )
+
+
+def to_numpy(array) -> np.ndarray:
+    """A NumPy copy (or view, on the CPU) of any supported array."""
+    if isinstance(array, np.ndarray):
+        return array
+    if array_api_compat.is_cupy_array(array):
+        return array.get()
+    if isinstance(array, (int, float, bool, list, tuple, np.generic)):
+        return np.asarray(array)
+    return np.from_dlpack(array)
+
+
+def _cupy():
+    try:
+        import cupy
+    except ImportError:  # pragma: no cover - depends on the machine
+        raise RuntimeError(
+            "device 'cuda' needs CuPy: install backproplab with the gpu extra "
+            "(pip install -e \".[gpu]\") on a machine with an NVIDIA GPU"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # CUDA driver missing or broken
+        count = 0
+    if count == 0:
+        raise RuntimeError("device 'cuda': CuPy is installed but finds no CUDA device")
+    return cupy
+
+
+def parse_device(device):
+    """Normalise a device spec: None/'cpu' -> 'cpu', 'cuda'/'cuda:N' -> ('cuda', N),
+    anything else (a library's own device object) is passed through."""
+    if device is None or device == "cpu":
+        return "cpu"
+    if isinstance(device, str):
+        if device == "cuda":
+            return ("cuda", 0)
+        if device.startswith("cuda:") and device[5:].isdigit():
+            return ("cuda", int(device[5:]))
+        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
+    return device
+
+
+def to_device(array, device):
+    """``array`` moved (or copied) to ``device``: 'cpu', 'cuda', 'cuda:N', or a
+    library device object (the array then stays in its own library)."""
+    spec = parse_device(device)
+    if spec == "cpu":
+        return to_numpy(array)
+    if isinstance(spec, tuple):
+        cupy = _cupy()
+        with cupy.cuda.Device(spec[1]):
+            return cupy.asarray(array)
+    xp = namespace(array)
+    return xp.asarray(array, device=spec) if hasattr(array, "shape") else xp.asarray(array)
+
+
+def scatter_add(xp, size: int, index, values):
+    """A length-``size`` vector ``out`` with ``out[index[k]] += values[k]`` for every k,
+    repeated indices summed: the backward of gathering ``x[index]``.
+
+    ``index`` and ``values`` are 1-D and on one device. NumPy and CuPy have an
+    unbuffered add for this; other array libraries get an exact one-hot product,
+    which costs O(len(index) * size) memory and is meant for tests.
+    """
+    dtype = values.dtype
+    if xp is np or array_api_compat.is_numpy_namespace(xp):
+        out = np.zeros(size, dtype=dtype)
+        np.add.at(out, index, values)
+        return out
+    if array_api_compat.is_cupy_namespace(xp):
+        import cupyx
+
+        out = xp.zeros(size, dtype=dtype, device=device_of(values))
+        cupyx.scatter_add(out, index, values)
+        return out
+    positions = xp.arange(size, device=device_of(values))
+    one_hot = xp.astype(index[:, None] == positions[None, :], dtype)
+    return values @ one_hot
+
+
+def random_generator(seed=None, device="cpu"):
+    """A seeded random generator on ``device`` with NumPy's Generator methods."""
+    spec = parse_device(device)
+    if isinstance(spec, tuple):
+        cupy = _cupy()
+        with cupy.cuda.Device(spec[1]):
+            return cupy.random.default_rng(seed)
+    return np.random.default_rng(seed)

@@ -1,0 +1,16 @@
+"""The primitive ops: each a ``Function`` with forward and backward side by side.
+
+Everything else (mean, softmax, losses, layers) is composed from these, so its
+gradient comes from the engine and needs no code of its own.
+"""
+
+from .elementwise import Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Where, Cast
+from .reduce import Sum, Max
+from .movement import Expand, Reshape, Permute, Index, Concatenate
+from .matmul import MatMul
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Tanh", "Sigmoid", "Relu",
+    "Where", "Cast", "Sum", "Max", "Expand", "Reshape", "Permute", "Index", "Concatenate",
+    "MatMul",
+]

@@ -1,0 +1,87 @@
+"""Ops that move or copy elements without arithmetic. Each backward sends every
+gradient entry back to the place its value came from; where one input entry
+was copied to many outputs (Expand, repeated indices), the copies' gradients add."""
+
+from ..autodiff import Function
+from ..backend import namespace, device_of, scatter_add
+
+
+class Expand(Function):
+    """Broadcast x to ``shape`` (NumPy rules);  backward: the adjoint of a copy is a sum."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return namespace(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        xp = namespace(g)
+        lead = g.ndim - len(self.in_shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(self.in_shape) if n == 1 and g.shape[lead + i] != 1
+        )
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=True)
+        return (xp.reshape(g, self.in_shape),)
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return namespace(x).reshape(x, shape)
+
+    def backward(self, g):
+        return (namespace(g).reshape(g, self.in_shape),)
+
+
+class Permute(Function):
+    """Reorder axes: output axis i is input axis ``axes[i]``."""
+
+    def forward(self, x, axes):
+        self.inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+        return namespace(x).permute_dims(x, axes)
+
+    def backward(self, g):
+        return (namespace(g).permute_dims(g, self.inverse),)
+
+
+class Index(Function):
+    """z = x[key];  backward scatters g into zeros shaped like x. With integer or
+    boolean arrays in the key an entry can be picked more than once, so the
+    scatter adds (``backend.scatter_add``) instead of assigning."""
+
+    def forward(self, x, key, advanced):
+        self.shape, self.dtype, self.key, self.advanced = x.shape, x.dtype, key, advanced
+        return x[key]
+
+    def backward(self, g):
+        xp = namespace(g)
+        dev = device_of(g)
+        if not self.advanced:  # slices and integers: each entry picked at most once
+            gx = xp.zeros(self.shape, dtype=self.dtype, device=dev)
+            gx[self.key] = g
+            return (gx,)
+        size = 1
+        for n in self.shape:
+            size *= n
+        # Which flat position of x each output entry came from: the same key
+        # applied to the positions 0..size-1.
+        positions = xp.reshape(xp.arange(size, device=dev), self.shape)[self.key]
+        flat = scatter_add(xp, size, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)))
+        return (xp.reshape(flat, self.shape),)
+
+
+class Concatenate(Function):
+    """Join arrays along ``axis``;  backward slices g back into the pieces."""
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        return namespace(*arrays).concat(arrays, axis=axis)
+
+    def backward(self, g):
+        grads, start = [], 0
+        lead = (slice(None),) * self.axis
+        for size, needed in zip(self.sizes, self.needs_input_grad):
+            grads.append(g[lead + (slice(start, start + size), ...)] if needed else None)
+            start += size
+        return tuple(grads)
