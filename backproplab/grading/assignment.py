@@ -51,26 +51,10 @@ def cell_exercise(cell):
     return cell_info(cell).get("exercise")
 
 
-def cell_key(cell):
-    """What identifies a setup, answer or check cell across versions of a notebook.
-
-    Answer cells are keyed by exercise id (one per exercise); setup and check cells by
-    their role and position among cells of that role and exercise (see `keyed_cells`).
-    """
-    return cell_role(cell), cell_exercise(cell)
-
-
-def keyed_cells(nb):
-    """``{(role, exercise, n): index}`` for every setup, answer and check cell."""
-    seen, keys = {}, {}
-    for index, cell in enumerate(nb.cells):
-        role, exercise = cell_key(cell)
-        if role not in ROLES:
-            continue
-        n = seen.get((role, exercise), 0)
-        seen[(role, exercise)] = n + 1
-        keys[(role, exercise, n)] = index
-    return keys
+def cell_source(cell):
+    """A cell's source as one string (notebook JSON may store a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
 
 
 def exercises(nb, source="notebook"):
@@ -79,7 +63,7 @@ def exercises(nb, source="notebook"):
     Raises AuthoringError naming ``source``, the cell and the offending value.
     """
     found = {}
-    for index, cell in enumerate(nb.cells):
+    for index, cell in enumerate(nb["cells"]):
         info = cell_info(cell)
         if not info:
             continue
