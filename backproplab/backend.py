@@ -152,28 +152,32 @@ def to_device(array, device):
     return xp.asarray(array, device=spec) if hasattr(array, "shape") else xp.asarray(array)
 
 
-def scatter_add(xp, size: int, index, values):
-    """A length-``size`` vector ``out`` with ``out[index[k]] += values[k]`` for every k,
-    repeated indices summed: the backward of gathering ``x[index]``.
+def scatter_add(xp, shape, index, values):
+    """Zeros of ``shape`` with ``out[index[k]] += values[k]`` along axis 0 for every k,
+    repeated indices summed: the backward of gathering rows ``x[index]``.
 
-    ``index`` and ``values`` are 1-D and on one device. NumPy and CuPy have an
-    unbuffered add for this; other array libraries get an exact one-hot product,
-    which costs O(len(index) * size) memory and is meant for tests.
+    ``index`` is 1-D; ``values`` has shape ``(len(index),) + shape[1:]``. NumPy and
+    CuPy have an unbuffered add for this; other array libraries get an exact
+    one-hot product, which costs O(len(index) * shape[0]) memory and is meant
+    for tests of backend independence.
     """
-    dtype = values.dtype
+    shape = tuple(shape)
     if xp is np or array_api_compat.is_numpy_namespace(xp):
-        out = np.zeros(size, dtype=dtype)
+        out = np.zeros(shape, dtype=values.dtype)
         np.add.at(out, index, values)
         return out
     if array_api_compat.is_cupy_namespace(xp):
         import cupyx
 
-        out = xp.zeros(size, dtype=dtype, device=device_of(values))
+        out = xp.zeros(shape, dtype=values.dtype)
         cupyx.scatter_add(out, index, values)
         return out
-    positions = xp.arange(size, device=device_of(values))
-    one_hot = xp.astype(index[:, None] == positions[None, :], dtype)
-    return values @ one_hot
+    rows = xp.arange(shape[0], device=device_of(values))
+    one_hot = xp.astype(rows[:, None] == index[None, :], values.dtype)  # (rows, n)
+    width = 1
+    for n in shape[1:]:
+        width *= n
+    return xp.reshape(one_hot @ xp.reshape(values, (index.shape[0], width)), shape)
 
 
 def random_generator(seed=None, device="cpu"):

@@ -392,6 +392,9 @@ class Tensor:
 
     def __getitem__(self, key):
         key, advanced = _index_key(self, key)
+        arrays = key[:-1] if key[-1] is Ellipsis else key
+        if advanced and all(_is_array(k) and backend._dtype_name(k.dtype) != "bool" for k in arrays):
+            return _gather(self, arrays)
         try:
             return _apply(ops.Index, self, key=key, advanced=advanced)
         except IndexError as err:
@@ -568,6 +571,29 @@ def _axes(op, t: Tensor, axis):
     return norm
 
 
+def _gather(t: Tensor, index_arrays) -> Tensor:
+    """``t[i0, i1, ...]`` for integer arrays indexing the first k axes: a row gather
+    from ``t`` viewed as (size of those k axes, rest). This is the form the array
+    API supports everywhere (``take``), and the one embeddings and
+    ``logits[arange(N), labels]`` use."""
+    if len(index_arrays) > t.ndim:
+        raise IndexError(f"too many indices ({len(index_arrays)}) for a tensor of shape {t.shape}")
+    xp = backend.namespace(t.data)
+    linear, rows = None, 1
+    for axis, idx in enumerate(index_arrays):
+        size = t.shape[axis]
+        if idx.size and (bool(xp.any(idx >= size)) or bool(xp.any(idx < -size))):
+            bad = backend.to_numpy(idx).reshape(-1)
+            bad = bad[(bad >= size) | (bad < -size)][0]
+            raise IndexError(f"index {int(bad)} is out of range for axis {axis} of size {size} (tensor shape {t.shape})")
+        idx = xp.where(idx < 0, idx + size, idx)
+        linear = idx if linear is None else linear * size + idx
+        rows *= size
+    k = len(index_arrays)
+    flat = t if k == 1 else t.reshape((rows,) + t.shape[k:])
+    return _apply(ops.Gather, flat, index=linear)
+
+
 def _index_key(t: Tensor, key):
     """Normalise an index: Tensors and lists become arrays on ``t``'s device, and an
     explicit trailing Ellipsis is added (the array API does not index partially)."""
@@ -586,6 +612,7 @@ def _index_key(t: Tensor, key):
             backend.check_same_device("index", t.data, k)
             advanced = True
         out.append(k)
-    if not any(k is Ellipsis for k in out):
+    full_mask = len(out) == 1 and advanced and backend._dtype_name(out[0].dtype) == "bool" and out[0].ndim == t.ndim
+    if not any(k is Ellipsis for k in out) and not full_mask:
         out.append(Ellipsis)
     return tuple(out), advanced

@@ -6,11 +6,11 @@ gradient comes from the engine and needs no code of its own.
 
 from .elementwise import Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Where, Cast
 from .reduce import Sum, Max
-from .movement import Expand, Reshape, Permute, Index, Concatenate
+from .movement import Expand, Reshape, Permute, Index, Gather, Concatenate
 from .matmul import MatMul
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Tanh", "Sigmoid", "Relu",
-    "Where", "Cast", "Sum", "Max", "Expand", "Reshape", "Permute", "Index", "Concatenate",
+    "Where", "Cast", "Sum", "Max", "Expand", "Reshape", "Permute", "Index", "Gather", "Concatenate",
     "MatMul",
 ]

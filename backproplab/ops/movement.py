@@ -66,8 +66,26 @@ class Index(Function):
         # Which flat position of x each output entry came from: the same key
         # applied to the positions 0..size-1.
         positions = xp.reshape(xp.arange(size, device=dev), self.shape)[self.key]
-        flat = scatter_add(xp, size, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)))
+        flat = scatter_add(xp, (size,), xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)))
         return (xp.reshape(flat, self.shape),)
+
+
+class Gather(Function):
+    """z = x[index] along axis 0 for an integer array ``index`` of any shape
+    (rows of a matrix, embeddings, one logit per example); z has shape
+    index.shape + x.shape[1:]. Backward: each row of g is added back to the row
+    it came from, so a row picked twice gets both gradients."""
+
+    def forward(self, x, index):
+        xp = namespace(x)
+        self.shape, self.index = x.shape, xp.reshape(index, (-1,))
+        rows = xp.take(x, self.index, axis=0)
+        return xp.reshape(rows, tuple(index.shape) + tuple(x.shape[1:]))
+
+    def backward(self, g):
+        xp = namespace(g)
+        values = xp.reshape(g, (self.index.shape[0],) + tuple(self.shape[1:]))
+        return (scatter_add(xp, self.shape, self.index, values),)
 
 
 class Concatenate(Function):
