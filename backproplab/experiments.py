@@ -1,0 +1,158 @@
+"""The 1986 experiments, run for many random seeds at once.
+
+Rumelhart, Hinton & Williams, "Learning representations by back-propagating errors"
+(Nature, 1986) train small logistic networks full-batch: one *sweep* is one pass over all
+training patterns, after which every weight moves by eq. 9 of the paper,
+
+    Δw(t) = -ε ∂E/∂w(t) + α Δw(t-1),    E = 1/2 Σ_c Σ_j (y_jc - d_jc)^2,
+
+with E summed (not averaged) over the patterns c. How many sweeps a net needs depends on
+its random start, so one run says little; here S seeds are trained side by side as one
+batched network: every weight gets a leading seed axis, ``X @ W1`` with ``W1`` of shape
+(S, D, H) gives hidden activities of shape (S, N, H), and one ``backward()`` fills the
+gradients of all S nets (their errors are summed, and no weight is shared between seeds,
+so each net gets exactly the gradient of its own E).
+
+A net stops moving on the sweep it first meets the criterion, so its weights are those of
+the moment it learned, as in the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .autodiff import no_grad
+from .tensor import Tensor
+
+__all__ = ["SweepRun", "train_logistic_nets", "mirror_weight_pattern"]
+
+
+@dataclass
+class SweepRun:
+    """What ``train_logistic_nets`` found for S seeds.
+
+    seeds:   (S,) the seeds, in order.
+    sweeps:  (S,) sweeps each net needed to meet the criterion; -1 where it never did.
+    learned: (S,) boolean, ``sweeps >= 0``.
+    error:   (S, T) E of each net after each sweep (T = sweeps run, frozen nets repeat).
+    W1, b1, W2, b2: final weights, shapes (S, D, H), (S, H), (S, H, O), (S, O).
+    """
+
+    seeds: np.ndarray
+    sweeps: np.ndarray
+    learned: np.ndarray
+    error: np.ndarray
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+
+    def predict(self, inputs):
+        """Outputs y of every net for inputs X (N, D): shape (S, N, O), as NumPy."""
+        x = np.asarray(inputs, dtype=self.W1.dtype)
+        hidden = _sigmoid(x @ self.W1 + self.b1[:, None, :])
+        return _sigmoid(hidden @ self.W2 + self.b2[:, None, :])
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _initial_weights(seed, shapes, init_range):
+    """Uniform in [-init_range, init_range], drawn from ``default_rng(seed)`` in the order
+    W1, b1, W2, b2 (so one seed's net does not depend on how many others run beside it)."""
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-init_range, init_range, size=shape) for shape in shapes]
+
+
+def train_logistic_nets(inputs, targets, hidden, seeds, *, lr=0.1, momentum=0.9,
+                        init_range=0.3, max_sweeps=5000, tolerance=0.5):
+    """Train one D-H-O logistic net per seed, full-batch, with eq. 9 of the 1986 paper.
+
+    inputs:  X (N, D); targets: d (N, O) in [0, 1] (a 1-D target is read as (N, 1)).
+    hidden:  H, the number of hidden units; seeds: an int (that many seeds 0..n-1) or
+             a list of ints.
+    lr, momentum: ε and α of eq. 9; the gradient is that of the summed error
+             E = 1/2 Σ_c Σ_j (y_jc - d_jc)^2, not of its mean over patterns.
+    tolerance: a net has learned when every output is within ``tolerance`` of its
+             target (0.5: every pattern on the right side of 1/2).
+    max_sweeps: give up after this many sweeps (those nets get ``sweeps = -1``).
+
+    Returns a ``SweepRun``. Float64 throughout; the weights start uniform in
+    [-init_range, init_range], biases included (a bias is a weight from a unit that is on).
+    """
+    x = np.asarray(inputs, dtype=np.float64)
+    d = np.asarray(targets, dtype=np.float64)
+    if d.ndim == 1:
+        d = d[:, None]
+    if x.ndim != 2 or d.ndim != 2 or x.shape[0] != d.shape[0]:
+        raise ValueError(f"train_logistic_nets: inputs must be (N, D) and targets (N, O) "
+                         f"with the same N, got shapes {x.shape} and {d.shape}")
+    if not (isinstance(hidden, (int, np.integer)) and hidden > 0):
+        raise ValueError(f"train_logistic_nets: hidden must be a positive int, got {hidden!r}")
+    seeds = np.arange(seeds) if isinstance(seeds, (int, np.integer)) else np.asarray(seeds)
+    if seeds.ndim != 1 or seeds.size == 0:
+        raise ValueError(f"train_logistic_nets: seeds must be a positive int or a list of "
+                         f"ints, got {seeds!r}")
+    if not 0 < tolerance <= 1:
+        raise ValueError(f"train_logistic_nets: tolerance must be in (0, 1], got {tolerance}")
+    n_in, n_out, n_seeds = x.shape[1], d.shape[1], seeds.size
+    shapes = [(n_in, hidden), (1, hidden), (hidden, n_out), (1, n_out)]
+    per_seed = [_initial_weights(int(s), shapes, init_range) for s in seeds]
+    params = [Tensor(np.stack([w[k] for w in per_seed]), requires_grad=True)
+              for k in range(4)]  # (S, D, H), (S, 1, H), (S, H, O), (S, 1, O)
+    steps = [np.zeros_like(p.data) for p in params]  # Δw(t-1) of eq. 9
+    X, D = Tensor(x), Tensor(d)
+
+    sweeps = np.full(n_seeds, -1)
+    active = np.ones((n_seeds, 1, 1))  # 0 for nets that have learned: they stop moving
+    errors = []
+    for sweep in range(max_sweeps + 1):
+        W1, b1, W2, b2 = params
+        y = (((X @ W1) + b1).sigmoid() @ W2 + b2).sigmoid()  # (S, N, O)
+        diff = y - D
+        per_net = 0.5 * (diff * diff).sum(axis=(1, 2))  # E of each net, (S,)
+        errors.append(per_net.numpy().copy())
+        done = (np.abs(diff.numpy()) < tolerance).all(axis=(1, 2)) & (sweeps < 0)
+        sweeps[done] = sweep
+        active[done] = 0.0
+        if (sweeps >= 0).all() or sweep == max_sweeps:
+            break
+        for p in params:
+            p.grad = None
+        per_net.sum().backward()
+        with no_grad():
+            for p, step in zip(params, steps):
+                step *= momentum
+                step -= lr * p.grad
+                step *= active  # a frozen net keeps its weights and has no momentum
+                p.data += step
+    W1, b1, W2, b2 = (p.numpy().copy() for p in params)
+    return SweepRun(seeds=seeds, sweeps=sweeps, learned=sweeps >= 0,
+                    error=np.stack(errors, axis=1), W1=W1, b1=b1[:, 0, :], W2=W2,
+                    b2=b2[:, 0, :])
+
+
+def mirror_weight_pattern(W1):
+    """Read the paper's pattern off the input weights of a 6-H net (one seed's W1, (6, H)).
+
+    For each hidden unit j, with inputs 1..6 and mirror pairs (1,6), (2,5), (3,4):
+    - ``ratios[j]``: |w| of the three left inputs divided by the smallest of them, sorted
+      (about [1, 2, 4] in the paper);
+    - ``antisymmetry[j]``: max over pairs |w_i + w_mirror(i)| / max |w| (about 0 when
+      mirror weights are equal in size and opposite in sign, which makes the unit's input
+      exactly 0 on a symmetric pattern).
+
+    Returns ``(ratios (H, 3), antisymmetry (H,))``.
+    """
+    W1 = np.asarray(W1, dtype=np.float64)
+    if W1.ndim != 2 or W1.shape[0] != 6:
+        raise ValueError(f"mirror_weight_pattern: expects the input weights of one 6-input "
+                         f"net, shape (6, H), got {W1.shape}")
+    left, right = W1[:3], W1[::-1][:3]  # right[i] is the mirror of left[i]
+    magnitude = np.sort(np.abs(left), axis=0)
+    ratios = (magnitude / magnitude[:1]).T
+    antisymmetry = np.abs(left + right).max(axis=0) / np.abs(W1).max(axis=0)
+    return ratios, antisymmetry
