@@ -63,7 +63,10 @@ class Tensor:
         if not _is_array(data):
             if isinstance(data, (str, bytes)) or data is None:
                 raise TypeError(f"Tensor(data): expected numbers or an array, got {type(data).__name__}")
-            data = np.asarray(data)
+            try:
+                data = np.asarray(data)
+            except ValueError:
+                data = np.asarray(data, dtype=object)
             if data.dtype == object or data.dtype.kind in "USV":
                 raise TypeError(
                     f"Tensor(data): could not make a numeric array from the data (got dtype "
