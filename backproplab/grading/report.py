@@ -1,0 +1,103 @@
+"""Grading reports: per exercise, as a table, as JSON, and as a class gradebook (CSV)."""
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("pass", "fail", "error", "timeout", "blocked")
+
+
+@dataclass
+class ExerciseResult:
+    exercise: str
+    points: int
+    max: int
+    status: str  # one of STATUSES
+    hint: str = ""
+
+
+@dataclass
+class Report:
+    """The grade of one submission; ``error`` is set when it could not be graded."""
+
+    submission: str
+    assignment: str | None = None
+    exercises: list = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def total(self):
+        return sum(result.points for result in self.exercises)
+
+    @property
+    def max(self):
+        return sum(result.max for result in self.exercises)
+
+    def to_dict(self):
+        return {"submission": self.submission, "assignment": self.assignment,
+                "total": self.total, "max": self.max,
+                "exercises": [asdict(result) for result in self.exercises],
+                "error": self.error, "seconds": round(self.seconds, 3)}
+
+
+def table(report):
+    """A plain-text table of one report, for the terminal."""
+    if report.error:
+        return f"{report.submission}: not graded: {report.error}"
+    rows = [("exercise", "points", "status", "hint")]
+    rows += [(r.exercise, f"{r.points}/{r.max}", r.status, r.hint) for r in report.exercises]
+    rows.append(("total", f"{report.total}/{report.max}", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{report.submission} ({report.assignment})"]
+    for i, row in enumerate(rows):
+        cells = [row[j].ljust(widths[j]) for j in range(3)] + [row[3]]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary(reports):
+    """One line per submission, for a class."""
+    width = max(len(r.submission) for r in reports)
+    lines = []
+    for r in reports:
+        if r.error:
+            lines.append(f"{r.submission.ljust(width)}  not graded: {r.error}")
+        else:
+            states = ", ".join(f"{x.exercise} {x.status}" for x in r.exercises
+                               if x.status != "pass")
+            lines.append(f"{r.submission.ljust(width)}  {r.total}/{r.max}"
+                         + (f"  ({states})" if states else ""))
+    return "\n".join(lines)
+
+
+def write_json(reports, path):
+    """A list with one report per submission."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump([r.to_dict() for r in reports], f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def write_csv(reports, path):
+    """One row per submission, one column of points per exercise, then total and max.
+
+    Exercise columns are those of every assignment graded, in notebook order; a
+    submission that could not be graded has empty points and its reason in ``error``.
+    """
+    exercises = []
+    for r in reports:
+        exercises += [x.exercise for x in r.exercises if x.exercise not in exercises]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", "assignment", *exercises, "total", "max", "error"])
+        for r in reports:
+            points = {x.exercise: x.points for x in r.exercises}
+            if r.error:
+                writer.writerow([r.submission, r.assignment or "", *[""] * len(exercises),
+                                 "", "", r.error])
+            else:
+                writer.writerow([r.submission, r.assignment,
+                                 *[points.get(x, "") for x in exercises],
+                                 r.total, r.max, ""])

@@ -1,0 +1,200 @@
+"""Run cells in a Jupyter kernel, one at a time, surviving loops and crashes.
+
+The kernel is nbval's "current environment" kernel: the grader's own Python, so the
+student's code sees the same NumPy and backproplab as the grader. Every wait is bounded:
+
+- a cell running past its time limit is interrupted (KeyboardInterrupt, the kernel lives
+  on); if the interrupt is not honoured within a grace period, the kernel is killed;
+- a kernel that dies (``os._exit``, a segfault, ``exit()``) is noticed within a poll
+  interval, not after the time limit;
+- after a kernel is lost, a fresh one replays the cells that had run cleanly, then
+  carries on after the cell that was lost; a cell that kills a kernel is not replayed.
+"""
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
+
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, start_new_kernel
+
+POLL_S = 0.1  # how often a silent kernel is checked for being alive or late
+INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop
+MAX_STDOUT = 1_000_000  # characters kept of a cell's stdout (a print loop must not eat memory)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The directory holding the backproplab package, so that kernels import this same copy.
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+@dataclass
+class CellRun:
+    """What one cell did. status: ok, error, timeout (interrupted), killed (timeout, and
+    the interrupt did not work), died (the kernel exited), skipped."""
+
+    status: str
+    stdout: str = ""
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    seconds: float = 0.0
+
+    @property
+    def kernel_lost(self):
+        return self.status in ("killed", "died")
+
+
+def kernel_env():
+    """Environment of a grading kernel: one BLAS thread (kernels run side by side), this
+    backproplab on the path, plots without a display."""
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    env["MPLBACKEND"] = "Agg"
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return env
+
+
+class Kernel:
+    """A started kernel; ``run(source, timeout)`` executes one cell."""
+
+    def __init__(self, cwd, memory_mb=None, startup_timeout=60):
+        # The kernel's own stderr (its log) is not the cell's: cell stderr comes over iopub.
+        self._devnull = open(os.devnull, "w")
+        try:
+            self.km, self.kc = start_new_kernel(
+                startup_timeout=startup_timeout, kernel_name=CURRENT_ENV_KERNEL_NAME,
+                stderr=self._devnull, cwd=str(cwd), env=kernel_env(),
+                extra_arguments=["--HistoryManager.enabled=False"])
+        except BaseException:
+            self._devnull.close()
+            raise
+        if memory_mb:
+            # An address-space cap: an allocation above it raises MemoryError in the kernel
+            # (or ends the kernel) instead of exhausting the grading machine.
+            limit = int(memory_mb) * 2**20
+            prelude = (f"import resource as _r; _r.setrlimit(_r.RLIMIT_AS, ({limit}, {limit}));"
+                       f" del _r")
+            result = self.run(prelude, timeout=startup_timeout, store_history=False)
+            if result.status != "ok":
+                self.close()
+                raise RuntimeError(f"could not cap kernel memory at {memory_mb} MB: "
+                                   f"{result.ename}: {result.evalue}")
+
+    def run(self, source, timeout, store_history=True):
+        start = time.monotonic()
+        msg_id = self.kc.execute(source, store_history=store_history, allow_stdin=False,
+                                 stop_on_error=False)
+        deadline, interrupted_at = start + timeout, None
+        stdout, size = [], 0
+        error = None
+        while True:
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                self.km.interrupt_kernel()
+                interrupted_at = now
+            elif interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE_S:
+                self.close()
+                return CellRun("killed", "".join(stdout), seconds=now - start)
+            try:
+                msg = self.kc.get_iopub_msg(timeout=POLL_S)
+            except Empty:
+                if not self.km.is_alive():
+                    return CellRun("died", "".join(stdout), seconds=time.monotonic() - start)
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream" and content.get("name") == "stdout" and size < MAX_STDOUT:
+                stdout.append(content["text"][:MAX_STDOUT - size])
+                size += len(stdout[-1])
+            elif kind == "error":
+                error = content
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        self._drain_shell()
+        seconds = time.monotonic() - start
+        text = normalise_stream("".join(stdout))
+        if interrupted_at is not None:
+            status = "timeout"  # also when the cell caught the KeyboardInterrupt
+        else:
+            status = "ok" if error is None else "error"
+        error = error or {}
+        return CellRun(status, text, error.get("ename", ""), error.get("evalue", ""),
+                       ANSI.sub("", "\n".join(error.get("traceback", []))), seconds)
+
+    def _drain_shell(self):
+        while True:
+            try:
+                self.kc.get_shell_msg(timeout=0)
+            except Empty:
+                return
+
+    def close(self):
+        if self.km is None:
+            return
+        try:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # already gone: nothing left to stop
+            pass
+        self.km = self.kc = None
+        self._devnull.close()
+
+
+def normalise_stream(text):
+    """Apply carriage returns and backspaces as a terminal would (as nbval does before
+    comparing), so that progress bars leave only their last state."""
+    while True:
+        shorter = re.sub("[^\n]\x08", "", text)
+        if shorter == text:
+            break
+        text = shorter
+    return re.sub(r"^.*\r(?=[^\n])", "", text, flags=re.MULTILINE)
+
+
+def run_cells(sources, cwd, timeout, memory_mb=None, skip=None, startup_timeout=60):
+    """Run ``sources`` in order in one kernel (a fresh one after a loss); list of CellRun.
+
+    ``skip(index, runs)`` may decide, from the runs so far, not to run a cell.
+    """
+    runs = []
+    lost = set()  # cells that killed a kernel: never run again
+    kernel = Kernel(cwd, memory_mb, startup_timeout)
+    try:
+        for index, source in enumerate(sources):
+            if skip is not None and skip(index, runs):
+                runs.append(CellRun("skipped"))
+                continue
+            if kernel is None:
+                kernel = _replayed_kernel(sources, runs, lost, cwd, timeout, memory_mb,
+                                          startup_timeout)
+            run = kernel.run(source, timeout)
+            runs.append(run)
+            if run.kernel_lost:
+                lost.add(index)
+                kernel.close()
+                kernel = None
+    finally:
+        if kernel is not None:
+            kernel.close()
+    return runs
+
+
+def _replayed_kernel(sources, runs, lost, cwd, timeout, memory_mb, startup_timeout):
+    """A fresh kernel in which every cell that ran cleanly so far has run again."""
+    while True:
+        kernel = Kernel(cwd, memory_mb, startup_timeout)
+        for index, run in enumerate(runs):
+            if run.status != "ok" or index in lost:
+                continue
+            if kernel.run(sources[index], timeout).kernel_lost:
+                lost.add(index)  # lost on the second run: leave it out and start again
+                kernel.close()
+                break
+        else:
+            return kernel
+

@@ -1,0 +1,146 @@
+"""Read a submitted notebook and build the cells that the grader runs.
+
+The pristine exercise notebook owns the setup and check cells: they are taken from it,
+with their reference outputs, whatever the student did to them. The student owns the
+answer cells (matched by exercise id, not by position; a missing one is the stub) and
+every other cell, which keeps its place after the nearest setup, answer or check cell
+before it. So editing, deleting or moving a check cell, or saving outputs that show fake
+passes, gains nothing and loses nothing.
+
+Notebooks are read as plain JSON (the ipynb format): the grader does not need nbformat's
+schema machinery to find cells, and it stays quick to start.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assignment import (AuthoringError, assignment_name, cell_info, cell_source, exercises,
+                         stdout_text)
+
+
+class SubmissionError(Exception):
+    """A file that cannot be graded; the message is one line naming the file and why."""
+
+
+@dataclass
+class Cell:
+    """A code cell to run, and where it came from."""
+
+    source: str
+    role: str = "student"  # setup, answer, check or student
+    exercise: str | None = None
+    points: int = 0
+    requires: list = field(default_factory=list)
+    reference: str = ""  # a check cell's expected stdout
+
+
+def read_notebook(path):
+    """The notebook at ``path`` as a dict; SubmissionError when it is not one."""
+    path = Path(path)
+    if path.is_dir():
+        raise SubmissionError(f"{path}: is a directory, not a notebook")
+    if path.suffix != ".ipynb":
+        raise SubmissionError(f"{path}: not a notebook (expected a .ipynb file)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SubmissionError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SubmissionError(f"{path}: cannot be read ({exc})") from None
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"{path}: broken JSON, not a readable notebook "
+                              f"(line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise SubmissionError(f"{path}: JSON without a list of cells, not a notebook")
+    if nb.get("nbformat") != 4:
+        raise SubmissionError(f"{path}: notebook format {nb.get('nbformat')!r}; "
+                              f"only format 4 is graded")
+    if not all(isinstance(cell, dict) for cell in nb["cells"]):
+        raise SubmissionError(f"{path}: a cell that is not a JSON object")
+    return nb
+
+
+@dataclass
+class Assignment:
+    """A pristine exercise notebook, read once and used for every submission."""
+
+    name: str
+    path: Path
+    notebook: dict
+    exercises: dict  # id -> assignment.Exercise
+
+    @classmethod
+    def load(cls, path):
+        nb = read_notebook(path)
+        name = assignment_name(nb)
+        if name is None:
+            raise SubmissionError(f"{path}: exercise notebook without backproplab "
+                                  f"assignment metadata")
+        try:
+            found = exercises(nb, str(path))
+        except AuthoringError as exc:
+            raise SubmissionError(str(exc)) from None
+        return cls(name, Path(path), nb, found)
+
+
+def build_cells(assignment, submission):
+    """The code cells to run for ``submission``, a notebook dict of ``assignment``."""
+    skeleton = []  # (key, Cell) for every setup, answer and check cell, in pristine order
+    by_id, by_key = {}, {}
+    counts = {}
+    for cell in assignment.notebook["cells"]:
+        info = cell_info(cell)
+        role = info.get("role")
+        if role is None:
+            continue
+        exercise = info.get("exercise")
+        n = counts.get((role, exercise), 0)
+        counts[(role, exercise)] = n + 1
+        key = (role, exercise, n)
+        skeleton.append((key, Cell(
+            source=cell_source(cell), role=role, exercise=exercise,
+            points=info.get("points", 0) if role == "check" else 0,
+            requires=list(info.get("requires", [])) if role == "check" else [],
+            reference=stdout_text(cell) if role == "check" else "")))
+        by_key[key] = key
+        if cell.get("id"):
+            by_id[cell["id"]] = key
+
+    # Walk the student's notebook: each pristine cell found becomes the anchor for the
+    # student's cells that follow it.
+    anchored = {None: []}
+    answers = {}
+    anchor = None
+    counts = {}
+    for cell in submission["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        info = cell_info(cell)
+        role, exercise = info.get("role"), info.get("exercise")
+        key = None
+        if role == "answer" and ("answer", exercise, 0) in by_key and exercise not in answers:
+            key = ("answer", exercise, 0)
+            answers[exercise] = cell_source(cell)
+        elif role in ("setup", "check"):
+            key = by_id.get(cell.get("id"))
+            if key is None or key[:2] != (role, exercise):
+                n = counts.get((role, exercise), 0)
+                counts[(role, exercise)] = n + 1
+                key = by_key.get((role, exercise, n))
+        if key is not None:
+            anchor = key
+            continue
+        if role in ("setup", "check"):
+            continue  # a copy of a locked cell that the exercise notebook does not have
+        anchored.setdefault(anchor, []).append(Cell(source=cell_source(cell)))
+
+    cells = list(anchored[None])
+    for key, cell in skeleton:
+        if cell.role == "answer" and cell.exercise in answers:
+            cell.source = answers[cell.exercise]
+        cells.append(cell)
+        cells.extend(anchored.get(key, []))
+    return cells
