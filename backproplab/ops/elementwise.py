@@ -127,7 +127,9 @@ class Relu(Function):
         return self.out
 
     def backward(self, g):
-        return (namespace(g).where(self.out > 0, g, 0),)
+        xp = namespace(g)
+        # a 0/1 mask multiply: several times faster than where() on random signs
+        return (g * xp.astype(self.out > 0, g.dtype),)
 
 
 class Where(Function):
