@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from .. import backend
+
 __all__ = ["ExerciseFailure", "check_function", "check_value", "check_true"]
 
 # The stub that `backproplab exercises` writes raises NotImplementedError("<id>: ...").
@@ -249,32 +251,19 @@ def _compare_arrays(got, expected, name, rtol, atol, masks):
 
 
 def to_numpy(value):
-    """A NumPy array with the values of ``value``, from NumPy, CuPy, array-api-strict,
-    a backproplab Tensor (``.data``/``.numpy()``), a list or a number.
+    """A NumPy array with the values of ``value``: a NumPy, CuPy or array-API array, a
+    backproplab Tensor (through its ``numpy()``), a list or a number.
 
-    Raises TypeError, starting with "is <type>", for values that are not numeric arrays.
+    Raises TypeError, its message starting "is <type>", for anything else.
     """
-    if isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value)
-    module = type(value).__module__ or ""
-    if module.startswith("cupy") and hasattr(value, "get"):
-        return np.asarray(value.get())
     method = getattr(value, "numpy", None)
-    if callable(method):
+    if callable(method) and not isinstance(value, (np.ndarray, np.generic)):
         try:
-            return to_numpy(method())
-        except Exception:  # e.g. a torch tensor that requires grad: `.data` below works
-            pass
-    data = getattr(value, "data", None)
-    if data is not None and not isinstance(data, (memoryview, bytes)) and data is not value:
-        return to_numpy(data)
-    if hasattr(value, "__dlpack__"):
-        try:
-            return np.from_dlpack(value)
-        except Exception:
+            value = method()
+        except Exception:  # e.g. a tensor that must be detached first: try dlpack below
             pass
     try:
-        array = np.asarray(value)
+        array = backend.to_numpy(value)
     except Exception as exc:
         raise TypeError(f"is {_describe_type(value)}, which cannot be read as an array") from exc
     if array.dtype == object:
@@ -327,12 +316,14 @@ def _kind_name(dtype):
 
 
 def _describe_type(value):
+    """"a numpy.ndarray", "a list of 3", "None": a type as a hint names it."""
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__module__.split('.')[0]}.{type(value).__name__}" \
-        if type(value).__module__ not in ("builtins",) else f"a {type(value).__name__}"
+    module = type(value).__module__.split(".")[0]
+    name = type(value).__name__ if module == "builtins" else f"{module}.{type(value).__name__}"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _round(number):
