@@ -1,0 +1,25 @@
+"""Neural-network building blocks on top of ``backproplab.Tensor``.
+
+Names and call shapes follow PyTorch's ``torch.nn``; layers compute with the
+lessons' layout, ``Y = X W + b`` with X (N, D_in) and W (D_in, D_out).
+
+    from backproplab import nn
+    model = nn.Sequential(nn.Linear(64, 32, rng=rng), nn.ReLU(), nn.Linear(32, 10, rng=rng))
+    loss = nn.functional.cross_entropy(model(x), y)
+"""
+
+from . import functional, init
+from .module import Module, Parameter, Sequential
+from .linear import Linear
+from .activation import Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax
+from .loss import MSELoss, SumSquaredError, BCEWithLogitsLoss, CrossEntropyLoss
+from .softmax_cross_entropy import SoftmaxCrossEntropy
+
+__all__ = [
+    "functional", "init",
+    "Module", "Parameter", "Sequential",
+    "Linear",
+    "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
+    "MSELoss", "SumSquaredError", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "SoftmaxCrossEntropy",
+]
