@@ -89,7 +89,7 @@ class Assignment:
 def build_cells(assignment, submission):
     """The code cells to run for ``submission``, a notebook dict of ``assignment``."""
     skeleton = []  # (key, Cell) for every setup, answer and check cell, in pristine order
-    by_id, by_key = {}, {}
+    known, by_id = set(), {}
     counts = {}
     for cell in assignment.notebook["cells"]:
         info = cell_info(cell)
@@ -105,7 +105,7 @@ def build_cells(assignment, submission):
             points=info.get("points", 0) if role == "check" else 0,
             requires=list(info.get("requires", [])) if role == "check" else [],
             reference=stdout_text(cell) if role == "check" else "")))
-        by_key[key] = key
+        known.add(key)
         if cell.get("id"):
             by_id[cell["id"]] = key
 
@@ -121,7 +121,7 @@ def build_cells(assignment, submission):
         info = cell_info(cell)
         role, exercise = info.get("role"), info.get("exercise")
         key = None
-        if role == "answer" and ("answer", exercise, 0) in by_key and exercise not in answers:
+        if role == "answer" and ("answer", exercise, 0) in known and exercise not in answers:
             key = ("answer", exercise, 0)
             answers[exercise] = cell_source(cell)
         elif role in ("setup", "check"):
@@ -129,13 +129,14 @@ def build_cells(assignment, submission):
             if key is None or key[:2] != (role, exercise):
                 n = counts.get((role, exercise), 0)
                 counts[(role, exercise)] = n + 1
-                key = by_key.get((role, exercise, n))
+                key = (role, exercise, n)
+            if key not in known or key in anchored:
+                continue  # a locked cell the exercise notebook lacks, or a second copy
         if key is not None:
             anchor = key
+            anchored[key] = []
             continue
-        if role in ("setup", "check"):
-            continue  # a copy of a locked cell that the exercise notebook does not have
-        anchored.setdefault(anchor, []).append(Cell(source=cell_source(cell)))
+        anchored[anchor].append(Cell(source=cell_source(cell)))
 
     cells = list(anchored[None])
     for key, cell in skeleton:
