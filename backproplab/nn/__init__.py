@@ -12,6 +12,10 @@ from . import functional, init
 from .module import Module, Parameter, Sequential
 from .linear import Linear
 from .activation import Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax
+from .normalization import BatchNorm1d, LayerNorm
+from .dropout import Dropout
+from .embedding import Embedding
+from .residual import Residual, ResidualBlock
 from .loss import MSELoss, SumSquaredError, BCEWithLogitsLoss, CrossEntropyLoss
 from .softmax_cross_entropy import SoftmaxCrossEntropy
 
@@ -20,6 +24,7 @@ __all__ = [
     "Module", "Parameter", "Sequential",
     "Linear",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
+    "BatchNorm1d", "LayerNorm", "Dropout", "Embedding", "Residual", "ResidualBlock",
     "MSELoss", "SumSquaredError", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "SoftmaxCrossEntropy",
 ]

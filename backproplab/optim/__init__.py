@@ -5,6 +5,7 @@
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 5.0)   # optional
         opt.step()
 
 Gradient accumulation over micro-batches needs no helper: ``backward()`` adds
@@ -19,5 +20,12 @@ each micro-batch's mean loss by 1/4 and call ``step()`` once:
 
 from .optimizer import Optimizer
 from .sgd import SGD
+from .adaptive import AdaGrad, RMSprop, Adam, AdamW
+from .clip import clip_grad_norm_, clip_grad_value_
+from .schedule import LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup
 
-__all__ = ["Optimizer", "SGD"]
+__all__ = [
+    "Optimizer", "SGD", "AdaGrad", "RMSprop", "Adam", "AdamW",
+    "clip_grad_norm_", "clip_grad_value_",
+    "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup",
+]

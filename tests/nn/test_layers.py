@@ -37,22 +37,82 @@ def _x(shape, seed=1, shift=0.0):
     return np.where(np.abs(x) < 0.05, 0.3, x)
 
 
-# name -> (make layer, make input array, reference(layer, x) -> array)
+def _bn_train_ref(m, x):
+    mu, var = x.mean(0), x.var(0)
+    return m.weight.numpy() * (x - mu) / np.sqrt(var + m.eps) + m.bias.numpy()
+
+
+def _bn_eval():
+    bn = nn.BatchNorm1d(3)
+    bn.weight.data = np.array([1.5, -0.5, 2.0])
+    bn.bias.data = np.array([0.1, 0.2, -0.3])
+    bn.running_mean.data = np.array([0.5, -1.0, 0.0])
+    bn.running_var.data = np.array([2.0, 0.5, 1.0])
+    return bn.eval()
+
+
+def _bn_eval_ref(m, x):
+    return m.weight.numpy() * (x - [0.5, -1.0, 0.0]) / np.sqrt(np.array([2.0, 0.5, 1.0]) + m.eps) + m.bias.numpy()
+
+
+def _ln_ref(m, x):
+    mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    return m.weight.numpy() * (x - mu) / np.sqrt(var + m.eps) + m.bias.numpy()
+
+
+def _affine(bn_or_ln, seed):
+    # non-trivial gamma and beta, so their gradients are checked at a generic point
+    r = rng(seed)
+    bn_or_ln.weight.data = 1 + 0.5 * r.standard_normal(bn_or_ln.weight.shape)
+    bn_or_ln.bias.data = 0.5 * r.standard_normal(bn_or_ln.bias.shape)
+    return bn_or_ln
+
+
+def _reseed_dropout(m):
+    m.rng = rng(7)
+
+
+def _dropout_ref(m, x):
+    keep = rng(7).random(x.shape) >= m.p
+    return x * keep / (1 - m.p)
+
+
+class Row:
+    """make() -> layer; x() -> input array; ref(layer, x) -> expected output.
+    reset(layer) runs before every forward (dropout: same mask); indices: integer input."""
+
+    def __init__(self, make, x, ref, reset=None, indices=False):
+        self.make, self.x, self.ref, self.reset, self.indices = make, x, ref, reset, indices
+
+
 LAYERS = {
-    "Linear": (lambda: nn.Linear(4, 3, rng=rng(0)), lambda: _x((5, 4)), _linear_ref),
-    "Linear-no-bias": (lambda: nn.Linear(4, 3, bias=False, rng=rng(0)), lambda: _x((5, 4)),
-                       lambda m, x: x @ m.weight.numpy()),
-    "Linear-3d-batch": (lambda: nn.Linear(4, 2, rng=rng(0)), lambda: _x((2, 3, 4)), _linear_ref),
-    "Identity": (nn.Identity, lambda: _x((3, 4)), lambda m, x: x),
-    "Sigmoid": (nn.Sigmoid, lambda: _x((4, 5)) * 3, lambda m, x: _sigmoid(x)),
-    "Tanh": (nn.Tanh, lambda: _x((4, 5)) * 2, lambda m, x: np.tanh(x)),
-    "ReLU": (nn.ReLU, lambda: _x((4, 5)), lambda m, x: np.maximum(x, 0)),
-    "LeakyReLU": (lambda: nn.LeakyReLU(0.2), lambda: _x((4, 5)), lambda m, x: np.where(x > 0, x, 0.2 * x)),
-    "GELU": (nn.GELU, lambda: _x((4, 5)) * 2, lambda m, x: _gelu_tanh(x)),
-    "Softmax": (nn.Softmax, lambda: _x((4, 5)) * 3, lambda m, x: _softmax(x)),
-    "Softmax-axis0": (lambda: nn.Softmax(axis=0), lambda: _x((4, 5)), lambda m, x: _softmax(x, 0)),
-    "LogSoftmax": (nn.LogSoftmax, lambda: _x((4, 5)) * 3, lambda m, x: np.log(_softmax(x))),
-    "Sequential-MLP": (
+    "Linear": Row(lambda: nn.Linear(4, 3, rng=rng(0)), lambda: _x((5, 4)), _linear_ref),
+    "Linear-no-bias": Row(lambda: nn.Linear(4, 3, bias=False, rng=rng(0)), lambda: _x((5, 4)),
+                          lambda m, x: x @ m.weight.numpy()),
+    "Linear-3d-batch": Row(lambda: nn.Linear(4, 2, rng=rng(0)), lambda: _x((2, 3, 4)), _linear_ref),
+    "Identity": Row(nn.Identity, lambda: _x((3, 4)), lambda m, x: x),
+    "Sigmoid": Row(nn.Sigmoid, lambda: _x((4, 5)) * 3, lambda m, x: _sigmoid(x)),
+    "Tanh": Row(nn.Tanh, lambda: _x((4, 5)) * 2, lambda m, x: np.tanh(x)),
+    "ReLU": Row(nn.ReLU, lambda: _x((4, 5)), lambda m, x: np.maximum(x, 0)),
+    "LeakyReLU": Row(lambda: nn.LeakyReLU(0.2), lambda: _x((4, 5)), lambda m, x: np.where(x > 0, x, 0.2 * x)),
+    "GELU": Row(nn.GELU, lambda: _x((4, 5)) * 2, lambda m, x: _gelu_tanh(x)),
+    "Softmax": Row(nn.Softmax, lambda: _x((4, 5)) * 3, lambda m, x: _softmax(x)),
+    "Softmax-axis0": Row(lambda: nn.Softmax(axis=0), lambda: _x((4, 5)), lambda m, x: _softmax(x, 0)),
+    "LogSoftmax": Row(nn.LogSoftmax, lambda: _x((4, 5)) * 3, lambda m, x: np.log(_softmax(x))),
+    "BatchNorm1d-train": Row(lambda: _affine(nn.BatchNorm1d(3), 5), lambda: _x((6, 3), shift=1.0), _bn_train_ref),
+    "BatchNorm1d-eval": Row(_bn_eval, lambda: _x((6, 3)), _bn_eval_ref),
+    "LayerNorm": Row(lambda: _affine(nn.LayerNorm(5), 6), lambda: _x((4, 5), shift=2.0), _ln_ref),
+    "Dropout-fixed-mask": Row(lambda: nn.Dropout(0.4, rng=rng(7)), lambda: _x((6, 5)), _dropout_ref,
+                              reset=_reseed_dropout),
+    "Dropout-eval": Row(lambda: nn.Dropout(0.4, rng=rng(7)).eval(), lambda: _x((6, 5)), lambda m, x: x),
+    "Embedding": Row(lambda: nn.Embedding(5, 3, rng=rng(0)), lambda: np.array([[0, 4, 4], [2, 0, 1]]),
+                     lambda m, i: m.weight.numpy()[i], indices=True),
+    "Residual": Row(lambda: nn.Residual(nn.Sequential(nn.Linear(4, 4, rng=rng(0)), nn.Tanh())),
+                    lambda: _x((5, 4)), lambda m, x: x + np.tanh(_linear_ref(m.module[0], x))),
+    "ResidualBlock": Row(lambda: nn.ResidualBlock(4, activation=nn.Tanh(), hidden=6, rng=rng(0)),
+                         lambda: _x((5, 4)),
+                         lambda m, x: x + _linear_ref(m.fc2, np.tanh(_linear_ref(m.fc1, x)))),
+    "Sequential-MLP": Row(
         lambda: nn.Sequential(nn.Linear(4, 6, rng=rng(0)), nn.Tanh(), nn.Linear(6, 2, rng=rng(1))),
         lambda: _x((5, 4)),
         lambda m, x: np.tanh(_linear_ref(m[0], x)) @ m[2].weight.numpy() + m[2].bias.numpy(),
@@ -60,40 +120,53 @@ LAYERS = {
 }
 
 
+def _run(row, layer, x):
+    if row.reset:
+        row.reset(layer)
+    return layer(x)
+
+
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_forward_matches_reference(name):
-    make, make_x, ref = LAYERS[name]
-    layer, x = make(), make_x()
-    out = layer(Tensor(x))
-    np.testing.assert_allclose(out.numpy(), ref(layer, x), rtol=1e-12, atol=1e-12)
+    row = LAYERS[name]
+    layer, x = row.make(), row.x()
+    out = _run(row, layer, Tensor(x))
+    np.testing.assert_allclose(out.numpy(), row.ref(layer, x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_gradcheck(name):
-    make, make_x, _ = LAYERS[name]
-    layer = make()
-    assert module_gradcheck(layer, Tensor(make_x(), requires_grad=True))
+    row = LAYERS[name]
+    layer = row.make()
+    x = Tensor(row.x(), requires_grad=not row.indices)
+    reset = (lambda: row.reset(layer)) if row.reset else None
+    assert module_gradcheck(layer, x, reset=reset)
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_runs_on_every_backend(name, xp):
     """Forward and backward on the backend's arrays: results stay on its library and
     device and agree with NumPy."""
-    make, make_x, _ = LAYERS[name]
-    layer, x = make(), make_x()
-    expected = layer(Tensor(x)).numpy()
+    row = LAYERS[name]
+    layer, x = row.make(), row.x()
+    expected = _run(row, layer, Tensor(x)).numpy()
+    layer = row.make()
     if xp.name == "cupy":
         layer.to("cuda")
     else:
         _move(layer, xp)
-    t = Tensor(xp.asarray(x), requires_grad=True)
+    t = Tensor(xp.asarray(x), requires_grad=not row.indices)
+    if row.reset:  # the backend's own generator draws the mask there
+        layer.rng = rng(7) if xp.name != "cupy" else __import__("backproplab").backend.random_generator(7, "cuda")
     out = layer(t)
     assert type(out.data) is type(t.data)
     out.sum().backward()
-    assert type(t.grad) is type(t.data)
+    if not row.indices:
+        assert type(t.grad) is type(t.data)
     for p in layer.parameters():
         assert type(p.grad) is type(t.data)
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    if xp.name != "cupy" or not row.reset:
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
 def _move(layer, xp):
