@@ -97,3 +97,119 @@ def test_train_logistic_nets_rejects_bad_input(kwargs, message):
 def test_mirror_weight_pattern_rejects_wrong_shape():
     with pytest.raises(ValueError, match=r"\(6, H\).*\(5, 2\)"):
         mirror_weight_pattern(np.ones((5, 2)))
+
+
+# ---- explore: gradient flow through a deep net ----
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+from backproplab import explore  # noqa: E402
+
+
+@pytest.mark.parametrize("activation, init, residual", [
+    ("tanh", "xavier", False), ("sigmoid", "small", True), ("relu", "he", False)])
+def test_gradient_flow_matches_backprop_by_hand(activation, init, residual):
+    depth, width, batch, seed = 4, 5, 3, 11
+    flow = explore.gradient_flow(depth, width, activation, init, residual, batch=batch, seed=seed)
+    rng = np.random.default_rng(seed)  # the same draws, in the same order
+    net = explore.deep_net(depth, width, activation, init, residual, rng=rng)
+    x, g = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
+    Ws = [lin.weight.numpy() for lin in explore._linears(net)]
+    bs = [lin.bias.numpy() for lin in explore._linears(net)]
+    f = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+         "relu": lambda z: np.maximum(z, 0)}[activation]
+    df = {"tanh": lambda a: 1 - a**2, "sigmoid": lambda a: a * (1 - a),
+          "relu": lambda a: (a > 0).astype(float)}[activation]
+    hs, acts = [x], []
+    for W, b in zip(Ws, bs):
+        a = f(hs[-1] @ W + b)
+        acts.append(a)
+        hs.append(hs[-1] + a if residual else a)
+    delta = g / batch  # dL/dh_depth for L = sum(h * G) / N
+    expected, deltas = [], []
+    for layer in reversed(range(depth)):
+        deltas.append(np.linalg.norm(delta * batch) / np.sqrt(batch))
+        dz = delta * df(acts[layer])
+        expected.append(np.linalg.norm(hs[layer].T @ dz))
+        delta = dz @ Ws[layer].T + (delta if residual else 0)
+    np.testing.assert_allclose(flow.grad_norms, expected[::-1], rtol=1e-10)
+    np.testing.assert_allclose(flow.delta_norms, deltas[::-1], rtol=1e-10)
+    np.testing.assert_allclose(flow.activation_std, [np.std(h) for h in hs[1:]], rtol=1e-12)
+
+
+def test_gradient_flow_shows_the_lessons_claims():
+    sigmoid = explore.gradient_flow(20, activation="sigmoid", init="xavier")
+    assert sigmoid.ratio < 1e-8  # vanishes: sigma' <= 1/4 in every layer
+    assert 0.1 < explore.gradient_flow(20, activation="tanh", init="xavier").ratio < 10
+    assert 0.1 < explore.gradient_flow(20, activation="relu", init="he").ratio < 10
+    assert explore.gradient_flow(20, activation="sigmoid", init="xavier",
+                                 residual=True).ratio > 0.1
+    assert explore.gradient_flow(20, activation="sigmoid", init="xavier",
+                                 norm="batchnorm").ratio > 0.1
+    small = explore.gradient_flow(20, activation="tanh", init="small")
+    assert small.activation_std[-1] < 1e-15 < small.activation_std[0]
+    large = explore.gradient_flow(20, activation="tanh", init="large")
+    assert large.ratio > 1e3  # exploding in the saturated (chaotic) regime
+
+
+def test_gradient_flow_is_deterministic_and_seeded():
+    a = explore.gradient_flow(6, activation="tanh", seed=3)
+    b = explore.gradient_flow(6, activation="tanh", seed=3)
+    c = explore.gradient_flow(6, activation="tanh", seed=4)
+    np.testing.assert_array_equal(a.grad_norms, b.grad_norms)
+    assert not np.allclose(a.grad_norms, c.grad_norms)
+
+
+@pytest.mark.parametrize("init, std", [("small", 0.01), ("large", 1.0),
+                                       ("xavier", np.sqrt(2 / 800)), ("he", np.sqrt(2 / 400))])
+def test_init_weight_has_the_stated_std(init, std):
+    from backproplab import nn
+    lin = explore.init_weight(nn.Linear(400, 400, rng=np.random.default_rng(0)), init,
+                              np.random.default_rng(1))
+    assert np.std(lin.weight.numpy()) == pytest.approx(std, rel=0.01)
+    assert np.all(lin.bias.numpy() == 0)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"activation": "softplus"}, "activation"),
+                                          ({"init": "orthogonal"}, "init"),
+                                          ({"norm": "groupnorm"}, "norm"),
+                                          ({"depth": 0}, "depth")])
+def test_deep_net_rejects_unknown_settings(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        explore.deep_net(**kwargs)
+
+
+def test_deep_net_structure():
+    net = explore.deep_net(3, 8, "relu", "he", residual=True, norm="layernorm",
+                           rng=np.random.default_rng(0))
+    assert len(net) == 3 and all(isinstance(b, explore.nn.Residual) for b in net)
+    assert len(explore._linears(net)) == 3
+    assert net(np.ones((2, 8))).shape == (2, 8)
+
+
+def test_plot_gradient_flow_labels_everything():
+    flows = [explore.gradient_flow(5, activation=a) for a in ("sigmoid", "relu")]
+    ax = explore.plot_gradient_flow(flows)
+    assert ax.get_yscale() == "log" and ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid, xavier",
+                                                                   "relu, xavier"]
+    with pytest.raises(ValueError, match="what"):
+        explore.plot_gradient_flow(flows, what="weights")
+
+
+def test_explorer_update_sets_controls_and_redraws_once(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    calls = []
+    real = explore.gradient_flow
+    monkeypatch.setattr(explore, "gradient_flow",
+                        lambda **kw: calls.append(kw) or real(**kw))
+    panel, update = explore.gradient_flow_explorer(depth=6)
+    fig = update(depth=8, activation="relu", init="he", residual=True)
+    assert len(calls) == 1
+    assert calls[0]["depth"] == 8 and calls[0]["residual"] is True
+    assert "relu, he, residual" in fig._suptitle.get_text()
+    assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="unknown settings"):
+        update(width=3)
