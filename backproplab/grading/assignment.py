@@ -33,13 +33,16 @@ class Exercise:
 
 def assignment_name(nb):
     """The assignment a notebook belongs to, or None when its metadata does not say."""
-    name = nb.get("metadata", {}).get("backproplab", {}).get("assignment")
+    metadata = nb.get("metadata")
+    info = metadata.get("backproplab") if isinstance(metadata, dict) else None
+    name = info.get("assignment") if isinstance(info, dict) else None
     return name if isinstance(name, str) and name else None
 
 
 def cell_info(cell):
     """The cell's ``backproplab`` metadata (empty for ordinary cells)."""
-    info = cell.get("metadata", {}).get("backproplab")
+    metadata = cell.get("metadata")
+    info = metadata.get("backproplab") if isinstance(metadata, dict) else None
     return info if isinstance(info, dict) else {}
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from .assignment import PASS_LINE, AuthoringError, assignment_name, cell_info, exercises
-from .assignment import stdout_text
+from .assignment import (PASS_LINE, AuthoringError, assignment_name, cell_info, exercises,
+                         stdout_text)
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

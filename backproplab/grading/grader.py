@@ -94,7 +94,8 @@ class Grader:
     def _run(self, assignment, nb):
         cells = build_cells(assignment, nb)
         owners = _defined_names(cells)
-        with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as cwd:
+        with tempfile.TemporaryDirectory(prefix="backproplab-grade-",
+                                         ignore_cleanup_errors=True) as cwd:
             runs = run_cells([c.source for c in cells], cwd, self.timeout, self.memory_mb,
                              skip=lambda i, runs: _lost_requirement(cells, runs, i) is not None,
                              startup_timeout=self.startup_timeout)

@@ -44,7 +44,7 @@ class Report:
 def table(report):
     """A plain-text table of one report, for the terminal."""
     if report.error:
-        return f"{report.submission}: not graded: {report.error}"
+        return f"not graded: {report.error}"
     rows = [("exercise", "points", "status", "hint")]
     rows += [(r.exercise, f"{r.points}/{r.max}", r.status, r.hint) for r in report.exercises]
     rows.append(("total", f"{report.total}/{report.max}", "", ""))
@@ -64,7 +64,8 @@ def summary(reports):
     lines = []
     for r in reports:
         if r.error:
-            lines.append(f"{r.submission.ljust(width)}  not graded: {r.error}")
+            reason = r.error.removeprefix(f"{r.submission}: ")
+            lines.append(f"{r.submission.ljust(width)}  not graded: {reason}")
         else:
             states = ", ".join(f"{x.exercise} {x.status}" for x in r.exercises
                                if x.status != "pass")

@@ -184,7 +184,7 @@ def solution_cases():
 
 
 @pytest.mark.parametrize("solution, exercises", solution_cases(),
-                         ids=lambda value: value.stem if value.suffix else None)
+                         ids=[solution.stem for solution, _ in solution_cases()])
 def test_solution_scores_full_marks_and_exercise_scores_zero(solution, exercises):
     grader = Grader(exercises)
     full = grader.grade(solution)
