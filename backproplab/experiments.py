@@ -37,6 +37,7 @@ class SweepRun:
     sweeps:  (S,) sweeps each net needed to meet the criterion; -1 where it never did.
     learned: (S,) boolean, ``sweeps >= 0``.
     error:   (S, T) E of each net after each sweep (T = sweeps run, frozen nets repeat).
+    max_error: (S, T) the largest |y - d| of each net after each sweep.
     W1, b1, W2, b2: final weights, shapes (S, D, H), (S, H), (S, H, O), (S, O).
     """
 
@@ -44,10 +45,18 @@ class SweepRun:
     sweeps: np.ndarray
     learned: np.ndarray
     error: np.ndarray
+    max_error: np.ndarray
     W1: np.ndarray
     b1: np.ndarray
     W2: np.ndarray
     b2: np.ndarray
+
+    def sweeps_to(self, tolerance):
+        """(S,) sweeps each net needed until every output was within ``tolerance`` of its
+        target (-1 where it never was); ``tolerance`` must be at least the run's own,
+        since a net stops moving once it meets that."""
+        below = self.max_error < tolerance
+        return np.where(below.any(axis=1), below.argmax(axis=1), -1)
 
     def predict(self, inputs):
         """Outputs y of every net for inputs X (N, D): shape (S, N, O), as NumPy."""
@@ -108,14 +117,16 @@ def train_logistic_nets(inputs, targets, hidden, seeds, *, lr=0.1, momentum=0.9,
 
     sweeps = np.full(n_seeds, -1)
     active = np.ones((n_seeds, 1, 1))  # 0 for nets that have learned: they stop moving
-    errors = []
+    errors, max_errors = [], []
     for sweep in range(max_sweeps + 1):
         W1, b1, W2, b2 = params
         y = (((X @ W1) + b1).sigmoid() @ W2 + b2).sigmoid()  # (S, N, O)
         diff = y - D
         per_net = 0.5 * (diff * diff).sum(axis=(1, 2))  # E of each net, (S,)
         errors.append(per_net.numpy().copy())
-        done = (np.abs(diff.numpy()) < tolerance).all(axis=(1, 2)) & (sweeps < 0)
+        worst = np.abs(diff.numpy()).max(axis=(1, 2))
+        max_errors.append(worst)
+        done = (worst < tolerance) & (sweeps < 0)
         sweeps[done] = sweep
         active[done] = 0.0
         if (sweeps >= 0).all() or sweep == max_sweeps:
@@ -131,7 +142,8 @@ def train_logistic_nets(inputs, targets, hidden, seeds, *, lr=0.1, momentum=0.9,
                 p.data += step
     W1, b1, W2, b2 = (p.numpy().copy() for p in params)
     return SweepRun(seeds=seeds, sweeps=sweeps, learned=sweeps >= 0,
-                    error=np.stack(errors, axis=1), W1=W1, b1=b1[:, 0, :], W2=W2,
+                    error=np.stack(errors, axis=1), max_error=np.stack(max_errors, axis=1),
+                    W1=W1, b1=b1[:, 0, :], W2=W2,
                     b2=b2[:, 0, :])
 
 

@@ -213,3 +213,11 @@ def test_explorer_update_sets_controls_and_redraws_once(monkeypatch):
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="unknown settings"):
         update(width=3)
+
+
+def test_sweeps_to_reads_looser_criteria_off_one_run():
+    strict = train_logistic_nets(XOR_X, XOR_D, 2, 5, lr=0.5, max_sweeps=2000, tolerance=0.1)
+    loose = train_logistic_nets(XOR_X, XOR_D, 2, 5, lr=0.5, max_sweeps=2000, tolerance=0.4)
+    np.testing.assert_array_equal(strict.sweeps_to(0.4), loose.sweeps)
+    np.testing.assert_array_equal(strict.sweeps_to(0.1), strict.sweeps)
+    assert (strict.sweeps_to(0.4)[strict.learned] <= strict.sweeps[strict.learned]).all()
