@@ -16,6 +16,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import NamedTuple
 
 from .assignment import assignment_name
 from .checks import STUB_MESSAGE
@@ -160,89 +161,105 @@ def _lost_requirement(cells, runs, index):
     return None
 
 
+class Verdict(NamedTuple):
+    """What one check cell's run means: status, hint, and exercises that may be to blame."""
+
+    status: str
+    hint: str = ""
+    blamed: frozenset = frozenset()
+
+
+PASSED = Verdict("pass")
+
+
 def _results(assignment, cells, runs, owners, timeout):
     answer_runs = {c.exercise: r for c, r in zip(cells, runs) if c.role == "answer"}
-    setup_error = next((f"a setup cell failed ({r.ename}: {r.evalue}); the rest cannot run "
-                        f"as intended" for c, r in zip(cells, runs)
+    setup_error = next((f"a setup cell failed ({_problem(r, timeout)}), so no check could "
+                        f"run as intended" for c, r in zip(cells, runs)
                         if c.role == "setup" and r.status != "ok"), None)
-    verdicts = {}  # exercise -> list of (status, hint, blamed exercises, cell points)
+    verdicts = {}  # exercise -> [(Verdict, points of the cell)]
     for index, (cell, run) in enumerate(zip(cells, runs)):
         if cell.role == "check":
             verdict = _check_verdict(cell, run, answer_runs.get(cell.exercise), owners,
                                      timeout, _lost_requirement(cells, runs, index))
-            verdicts.setdefault(cell.exercise, []).append((*verdict, cell.points))
+            verdicts.setdefault(cell.exercise, []).append((verdict, cell.points))
 
-    # An exercise's own status first; "blocked" needs the status of the exercises it
-    # depends on, which may come later in the notebook.
-    own = {}
-    for exercise, items in verdicts.items():
-        failing = [item for item in items if item[0] != "pass"]
-        own[exercise] = failing[0] if failing else ("pass", "", set(), 0)
+    # Each exercise's own verdict (its first failing check) comes first: whether another
+    # exercise blocks it depends on that one's own verdict, wherever it is in the notebook.
+    own = {exercise: next((v for v, _ in items if v.status != "pass"), PASSED)
+           for exercise, items in verdicts.items()}
 
     results = []
     for exercise, info in assignment.exercises.items():
-        items = verdicts.get(exercise, [])
-        points = sum(item[3] for item in items if item[0] == "pass")
-        status, hint, blamed, _ = own.get(exercise, ("error", "check cell did not run",
-                                                     set(), 0))
-        if status != "pass":
-            if setup_error:
-                status, hint = "error", setup_error
-            elif not (status == "fail" and hint.startswith("not implemented yet")):
-                # Stubs and undefined names name their exercise; a declared requirement
-                # blocks only when it did not pass itself.
-                candidates = [b for b in blamed if b != exercise] + [
-                    r for r in info.requires if own.get(r, ("fail",))[0] != "pass"]
-                for other in candidates:
-                    if other != exercise and own.get(other, ("fail",))[0] != "pass":
-                        status, hint = "blocked", f"blocked by {other}"
-                        break
-        results.append(ExerciseResult(exercise, points, info.points, status,
-                                      _shorten(hint)))
+        points = sum(p for v, p in verdicts.get(exercise, []) if v.status == "pass")
+        verdict = own.get(exercise, Verdict("error", "its check cell did not run"))
+        status, hint = verdict.status, verdict.hint
+        if status != "pass" and setup_error:
+            status, hint = "error", setup_error
+        elif status != "pass" and not hint.startswith("not implemented yet"):
+            blocker = next((other for other in [*sorted(verdict.blamed), *info.requires]
+                            if other != exercise and own.get(other, PASSED) is not PASSED),
+                           None)
+            if blocker is not None:
+                status, hint = "blocked", f"blocked by {blocker}"
+        results.append(ExerciseResult(exercise, points, info.points, status, _shorten(hint)))
     return results
 
 
+def _problem(run, timeout):
+    """What went wrong in a cell that did not run cleanly, in a few words."""
+    if run.status in ("timeout", "killed"):
+        return f"ran longer than {timeout:g} s"
+    if run.status == "died":
+        return "the kernel died"
+    return f"{run.ename}: {run.evalue}"
+
+
 def _check_verdict(cell, run, answer_run, owners, timeout, lost_requirement):
-    """(status, hint, exercises to blame) for one check cell's run."""
+    """The Verdict of one check cell's run."""
     exercise = cell.exercise
     if run.status == "skipped":
-        return "blocked", f"blocked by {lost_requirement}", {lost_requirement}
+        return Verdict("blocked", f"blocked by {lost_requirement}",
+                       frozenset({lost_requirement}))
     if run.status == "ok":
         if _contains_lines(run.stdout, cell.reference):
-            return "pass", "", set()
+            return PASSED
         got = run.stdout.strip().splitlines()
-        return "fail", (f"the check printed {got[-1] if got else 'nothing'!r} instead of "
-                        f"{cell.reference.strip()!r}"), set()
+        return Verdict("fail", f"the check printed {got[-1] if got else 'nothing'!r} "
+                               f"instead of {cell.reference.strip()!r}")
     # The answer cell's own trouble explains a failing check better than the check does.
     if answer_run is not None and answer_run.status in ("timeout", "killed"):
-        return "timeout", f"the answer cell ran longer than {timeout:g} s (an infinite loop?)", set()
+        return Verdict("timeout", f"the answer cell ran longer than {timeout:g} s (an "
+                                  f"infinite loop?)")
     if answer_run is not None and answer_run.status == "died":
-        return "error", "the answer cell ended the kernel (os._exit, a crash, or too much memory?)", set()
-    blamed = {owners[name] for name in FRAME.findall(run.traceback) if name in owners}
+        return Verdict("error", "the answer cell ended the kernel (os._exit, a crash, or "
+                                "too much memory?)")
+    # Functions of other exercises in the traceback (its cause chain included).
+    others = frozenset(owners[name] for name in FRAME.findall(run.traceback)
+                       if name in owners) - {exercise}
     if run.status in ("timeout", "killed"):
-        others = blamed - {exercise}
-        return "timeout", (f"ran longer than {timeout:g} s and was stopped (an infinite "
-                           f"loop?)"), others
+        return Verdict("timeout", f"ran longer than {timeout:g} s and was stopped (an "
+                                  f"infinite loop?)", others)
     if run.status == "died":
-        return "error", ("the kernel died during the check (os._exit, a crash, or memory "
-                         "above the limit?)"), set()
-    # run.status == "error"
+        return Verdict("error", "the kernel died during the check (os._exit, a crash, or "
+                                "memory above the limit?)")
     if run.ename == "ExerciseFailure":
         hint = run.evalue.split(": ", 1)[1] if run.evalue.startswith("FAIL ") else run.evalue
         stub = re.match(r"blocked by (\S+?),", hint)
-        return "fail", hint, ({stub[1]} if stub else set()) | (blamed - {exercise})
+        return Verdict("fail", hint, others | ({stub[1]} if stub else set()))
     stub = STUB.match(run.evalue) if run.ename == "NotImplementedError" else None
+    if stub and stub[1] == exercise:
+        return Verdict("fail", "not implemented yet")
     if stub:
-        if stub[1] == exercise:
-            return "fail", "not implemented yet", set()
-        return "fail", f"calls {stub[1]}, which is not implemented yet", {stub[1]}
+        return Verdict("fail", f"calls {stub[1]}, which is not implemented yet",
+                       frozenset({stub[1]}))
     undefined = UNDEFINED.search(run.evalue) if run.ename == "NameError" else None
     if undefined and owners.get(undefined[1]) not in (None, exercise):
-        return "error", f"{undefined[1]} is not defined", {owners[undefined[1]]}
+        return Verdict("error", f"{undefined[1]} is not defined",
+                       frozenset({owners[undefined[1]]}))
     if answer_run is not None and answer_run.status == "error":
-        return "error", (f"the answer cell raised {answer_run.ename}: "
-                         f"{answer_run.evalue}"), set()
-    return "error", f"{run.ename}: {run.evalue}", blamed - {exercise}
+        return Verdict("error", f"the answer cell raised {_problem(answer_run, timeout)}")
+    return Verdict("error", _problem(run, timeout), others)
 
 
 def _contains_lines(stdout, reference):
