@@ -187,10 +187,13 @@ def _compare(got, expected, name, rtol, atol, masks):
         return _compare_dict(got, expected, name, rtol, atol, masks)
     if _is_number(expected) and _is_number(got):
         return _compare_numbers(got, expected, name, rtol, atol)
-    if _is_array(expected):
+    if _is_array(expected) or _is_number(expected) and _is_array(got):
         return _compare_arrays(got, expected, name, rtol, atol, masks)
-    if got == expected:
-        return None
+    try:
+        if bool(got == expected):
+            return None
+    except Exception:  # an == that gives no single truth value: not equal here
+        pass
     return f"{name} is {_shorten(repr(got))}, expected {_shorten(repr(expected))}"
 
 
@@ -212,8 +215,6 @@ def _compare_numbers(got, expected, name, rtol, atol):
             and math.isclose(complex(got).imag, complex(expected).imag, rel_tol=rtol,
                              abs_tol=atol):
         return None
-    if isinstance(got, float) and math.isnan(got):
-        return f"{name} is nan, expected {_round(expected)}"
     return f"{name} is {_round(got)}, expected {_round(expected)}"
 
 
