@@ -221,3 +221,154 @@ def test_sweeps_to_reads_looser_criteria_off_one_run():
     np.testing.assert_array_equal(strict.sweeps_to(0.4), loose.sweeps)
     np.testing.assert_array_equal(strict.sweeps_to(0.1), strict.sweeps)
     assert (strict.sweeps_to(0.4)[strict.learned] <= strict.sweeps[strict.learned]).all()
+
+
+# ---- exercise checks: the solution passes, the stub and plausible wrong answers fail ----
+
+import json  # noqa: E402
+import math  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from backproplab.grading import ExerciseFailure  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cells(folder, name):
+    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = cell["source"]
+        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
+
+
+def run_check(name, exercise, folder="solutions", **student):
+    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
+    ``student`` gives its functions), then its check cells; returns what the check printed."""
+    namespace = {}
+    for info, source in _cells(folder, name):
+        if info.get("role") == "setup":
+            exec(source, namespace)
+    if student:
+        namespace.update(student)
+    else:
+        for info, source in _cells(folder, name):
+            if info.get("role") == "answer" and info.get("exercise") == exercise:
+                exec(source, namespace)
+    checks = [source for info, source in _cells(folder, name)
+              if info.get("role") == "check" and info.get("exercise") == exercise]
+    assert checks, f"no check cell for {exercise} in {name}"
+    for source in checks:
+        exec(source, namespace)
+
+
+def assert_rejected(name, exercise, **student):
+    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: "):
+        run_check(name, exercise, **student)
+
+
+L6 = "06_training"
+L6_EXERCISES = ["sgd_momentum_step", "minibatch_indices", "accuracy", "cosine_lr",
+                "accumulate_gradients"]
+
+
+@pytest.mark.parametrize("exercise", L6_EXERCISES)
+def test_lesson6_solution_passes(exercise, capsys):
+    run_check(L6, exercise)
+    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L6_EXERCISES)
+def test_lesson6_blank_exercise_fails(exercise):
+    with pytest.raises(ExerciseFailure, match="not implemented yet"):
+        run_check(L6, exercise, folder="exercises")
+
+
+def _paper_form_step(w, grad, velocity, lr, momentum):
+    velocity = momentum * velocity - lr * grad  # eq. 9's step Δw, not PyTorch's velocity
+    return w + velocity, velocity
+
+
+def _momentum_ignored_in_step(w, grad, velocity, lr, momentum):
+    velocity = momentum * velocity + grad
+    return w - lr * grad, velocity
+
+
+def _velocity_not_returned(w, grad, velocity, lr, momentum):
+    return w - lr * (momentum * velocity + grad), velocity
+
+
+@pytest.mark.parametrize("wrong", [_paper_form_step, _momentum_ignored_in_step,
+                                   _velocity_not_returned])
+def test_sgd_momentum_step_rejects(wrong):
+    assert_rejected(L6, "sgd_momentum_step", sgd_momentum_step=wrong)
+
+
+def _not_shuffled(n, batch_size, rng):
+    return [np.arange(n)[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _with_replacement(n, batch_size, rng):
+    order = rng.integers(0, n, n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _drops_last(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+@pytest.mark.parametrize("wrong", [_not_shuffled, _with_replacement, _drops_last])
+def test_minibatch_indices_rejects(wrong):
+    assert_rejected(L6, "minibatch_indices", minibatch_indices=wrong)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda logits, labels: float(np.mean(logits.argmax() == labels)),     # flat argmax
+    lambda logits, labels: float(np.sum(logits.argmax(axis=1) == labels)),  # a count
+    lambda logits, labels: float(np.mean(logits.max(axis=1) == labels)),   # max, not argmax
+])
+def test_accuracy_rejects(wrong):
+    assert_rejected(L6, "accuracy", accuracy=wrong)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda t, T, hi, lo: lo + (hi - lo) * (1 + math.cos(math.pi * min(t, T) / T)),  # no 1/2
+    lambda t, T, hi, lo: lo + 0.5 * (hi - lo) * (1 + math.cos(min(t, T) / T)),      # no pi
+    lambda t, T, hi, lo: lo + 0.5 * (hi - lo) * (1 + math.cos(math.pi * t / T)),    # no clamp
+    lambda t, T, hi, lo: hi - (hi - lo) * min(t, T) / T,                             # linear
+])
+def test_cosine_lr_rejects(wrong):
+    assert_rejected(L6, "cosine_lr", cosine_lr=wrong)
+
+
+def _accumulate(scale, zero_first=True, zero_each=False):
+    from backproplab import Tensor
+    from backproplab.nn import functional as F
+
+    def accumulate_gradients(model, x, y, micro_batch_size):
+        if zero_first:
+            model.zero_grad()
+        n, k = len(y), math.ceil(len(y) / micro_batch_size)
+        for start in range(0, n, micro_batch_size):
+            if zero_each:
+                model.zero_grad()
+            yb = y[start:start + micro_batch_size]
+            loss = F.cross_entropy(model(Tensor(x[start:start + micro_batch_size])), yb)
+            (loss * scale(len(yb), n, k)).backward()
+    return accumulate_gradients
+
+
+@pytest.mark.parametrize("wrong", [
+    _accumulate(lambda nb, n, k: 1.0),                   # the 1/k forgotten: k times too large
+    _accumulate(lambda nb, n, k: 1.0 / k),               # 1/k: wrong when the last is shorter
+    _accumulate(lambda nb, n, k: nb / n, zero_first=False),  # stale gradients kept
+    _accumulate(lambda nb, n, k: nb / n, zero_each=True),    # assigns instead of accumulating
+])
+def test_accumulate_gradients_rejects(wrong):
+    assert_rejected(L6, "accumulate_gradients", accumulate_gradients=wrong)
+
+
+def test_a_correct_alternative_accumulation_passes(capsys):
+    run_check(L6, "accumulate_gradients",
+              accumulate_gradients=_accumulate(lambda nb, n, k: nb / n))
+    assert "PASS accumulate_gradients" in capsys.readouterr().out
