@@ -189,3 +189,12 @@ def test_mnist_idx_errors_name_the_problem(mnist_files):
         load_mnist_idx(d / "images.idx", d / "labels4")
     with pytest.raises(ValueError, match=r"images must be 3-D"):
         load_mnist_idx(d / "labels.idx.gz", d / "labels.idx.gz")
+
+
+def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match="load_digits needs scikit-learn.*pip install scikit-learn"):
+        load_digits()

@@ -209,3 +209,93 @@ def test_layers_match_pytorch():
         tl.weight.copy_(torch.tensor(lin.weight.numpy().T))  # PyTorch stores (out, in)
         tl.bias.copy_(torch.tensor(lin.bias.numpy()))
     np.testing.assert_allclose(lin(Tensor(x)).numpy(), tl(tx).detach().numpy(), rtol=1e-12)
+
+
+# ---- behaviour beyond the table ----
+
+def test_batchnorm_running_statistics_and_eval_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm1d(3, momentum=0.2), torch.nn.BatchNorm1d(3, momentum=0.2).double()
+    r = rng(0)
+    for _ in range(3):
+        x = r.standard_normal((8, 3)) * 2 + 1
+        np.testing.assert_allclose(ours(Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.running_mean.numpy(), theirs.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(), rtol=1e-12)
+    ours.eval(), theirs.eval()
+    x = r.standard_normal((4, 3))
+    np.testing.assert_allclose(ours(Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_layernorm_and_embedding_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = rng(1).standard_normal((4, 6)) * 3 + 2
+    np.testing.assert_allclose(nn.LayerNorm(6)(Tensor(x)).numpy(),
+                               torch.nn.LayerNorm(6).double()(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    emb = nn.Embedding(5, 3, rng=rng(0))
+    temb = torch.nn.Embedding(5, 3).double()
+    with torch.no_grad():
+        temb.weight.copy_(torch.tensor(emb.weight.numpy()))
+    idx = np.array([[0, 4, 4], [2, 0, 1]])
+    out = emb(idx)
+    tout = temb(torch.tensor(idx))
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    g = rng(2).standard_normal(out.shape)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(emb.weight.grad, temb.weight.grad.numpy(), rtol=1e-12)
+
+
+def test_batchnorm_updates_running_stats_only_in_training():
+    bn = nn.BatchNorm1d(2, momentum=0.5)
+    x = np.array([[1.0, 10.0], [3.0, 14.0]])
+    bn(Tensor(x))
+    # running = 0.5 * initial + 0.5 * batch;  unbiased variance of [1, 3] is 2, of [10, 14] is 8
+    np.testing.assert_allclose(bn.running_mean.numpy(), [1.0, 6.0])
+    np.testing.assert_allclose(bn.running_var.numpy(), [0.5 * 1 + 0.5 * 2, 0.5 * 1 + 0.5 * 8])
+    bn.eval()
+    bn(Tensor(x))
+    np.testing.assert_allclose(bn.running_mean.numpy(), [1.0, 6.0])
+    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var"]
+    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var"}
+
+
+def test_batchnorm_and_layernorm_bad_input():
+    bn = nn.BatchNorm1d(4)
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(4\) expects input of shape \(N, 4\), got \(8, 3\)"):
+        bn(Tensor(np.zeros((8, 3))))
+    with pytest.raises(ValueError, match="more than one example per batch"):
+        bn(Tensor(np.zeros((1, 4))))
+    assert bn.eval()(Tensor(np.zeros((1, 4)))).shape == (1, 4)
+    with pytest.raises(ValueError, match=r"LayerNorm\(\(5,\)\) expects inputs whose last axes have shape \(5,\)"):
+        nn.LayerNorm(5)(Tensor(np.zeros((2, 4))))
+
+
+def test_dropout_keeps_the_expected_share_and_scales():
+    d = nn.Dropout(0.25, rng=rng(0))
+    y = d(Tensor(np.ones((200, 100)))).numpy()
+    kept = y != 0
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.75)
+    assert not np.array_equal(kept, d(Tensor(np.ones((200, 100)))).numpy() != 0)  # a new mask each call
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\), got 1"):
+        nn.Dropout(1)
+
+
+def test_embedding_and_residual_bad_input():
+    emb = nn.Embedding(5, 2, rng=rng())
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 5\), got \[-1, 7\]"):
+        emb(np.array([0, 7, -1]))
+    with pytest.raises(TypeError, match="indices must be integers, got dtype float64"):
+        emb(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"Residual: the wrapped Linear maps shape \(2, 3\) to \(2, 4\)"):
+        nn.Residual(nn.Linear(3, 4, rng=rng()))(Tensor(np.zeros((2, 3))))
+
+
+def test_residual_keeps_the_gradient_alive():
+    """dL/dx = dL/dy (1 + df/dx): with f's weights at 0 the gradient still passes."""
+    block = nn.Residual(nn.Sequential(nn.Linear(3, 3, rng=rng()), nn.Sigmoid()))
+    nn.init.zeros_(block.module[0].weight)
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    block(x).sum().backward()
+    np.testing.assert_allclose(x.grad, np.ones((2, 3)))
