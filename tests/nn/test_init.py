@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from backproplab import Tensor, backend, nn
+from backproplab import backend, nn
 from backproplab.nn import init
 
 
