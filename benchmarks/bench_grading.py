@@ -144,7 +144,7 @@ def main():
                                   + [FIXTURES / "solutions" / "00_demo.ipynb"])
     print(f"cpus: {os.cpu_count()}, rounds: {args.rounds} (medians)\n")
     results = {}
-    for notebook in notebooks:
+    for notebook in (n.resolve() for n in notebooks):
         exercises = notebook.parent.parent / "exercises"
         times, own = per_notebook(notebook, exercises, args.rounds)
         results[notebook.name] = {"own_run_s": own, **times}

@@ -19,11 +19,12 @@ import nbformat
 
 from .assignment import (PASS_LINE, AuthoringError, assignment_name, cell_info, exercises,
                          stdout_text)
+from .checks import STUB_MESSAGE
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-STUB = ("{indent}# YOUR CODE HERE\n"
-        "{indent}raise NotImplementedError(\"{exercise}: replace this line with your code\")")
+# The grader and the check helpers recognise a stub by STUB_MESSAGE.
+STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"" + STUB_MESSAGE + "\")"
 
 
 def stub_solutions(source, exercise, where="answer cell"):

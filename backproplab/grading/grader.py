@@ -87,7 +87,8 @@ class Grader:
             report.exercises = self._run(assignment, nb)
         except SubmissionError as exc:
             report.error = str(exc)
-        except (RuntimeError, OSError, TimeoutError) as exc:  # the kernel could not start
+        except Exception as exc:  # a kernel that would not start, a notebook odd in a new
+            # way: this submission is not graded, and the rest of the class still is
             report.error = f"{path}: grading failed: {type(exc).__name__}: {exc}"
         report.seconds = time.monotonic() - start
         return report

@@ -54,7 +54,6 @@ def kernel_env():
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
     env["MPLBACKEND"] = "Agg"
-    env.pop("PYTEST_XDIST_WORKER", None)
     return env
 
 
@@ -62,12 +61,13 @@ class Kernel:
     """A started kernel; ``run(source, timeout)`` executes one cell."""
 
     def __init__(self, cwd, memory_mb=None, startup_timeout=60):
-        # The kernel's own stderr (its log) is not the cell's: cell stderr comes over iopub.
+        # The kernel process's own output (its log, C-level writes to fd 1 and 2) must not
+        # mix with the grader's; what cells print comes over iopub.
         self._devnull = open(os.devnull, "w")
         try:
             self.km, self.kc = start_new_kernel(
                 startup_timeout=startup_timeout, kernel_name=CURRENT_ENV_KERNEL_NAME,
-                stderr=self._devnull, cwd=str(cwd), env=kernel_env(),
+                stdout=self._devnull, stderr=self._devnull, cwd=str(cwd), env=kernel_env(),
                 extra_arguments=["--HistoryManager.enabled=False"])
         except BaseException:
             self._devnull.close()

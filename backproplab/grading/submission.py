@@ -58,8 +58,14 @@ def read_notebook(path):
     if nb.get("nbformat") != 4:
         raise SubmissionError(f"{path}: notebook format {nb.get('nbformat')!r}; "
                               f"only format 4 is graded")
-    if not all(isinstance(cell, dict) for cell in nb["cells"]):
-        raise SubmissionError(f"{path}: a cell that is not a JSON object")
+    for index, cell in enumerate(nb["cells"]):
+        if not isinstance(cell, dict):
+            raise SubmissionError(f"{path}: cell {index} is not a JSON object")
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or isinstance(source, list)
+                and all(isinstance(line, str) for line in source)):
+            raise SubmissionError(f"{path}: cell {index} has a source that is not text: "
+                                  f"{source!r:.40}")
     return nb
 
 

@@ -106,7 +106,9 @@ def test_locked_roles_a_student_invents_or_copies_do_not_run(assignment):
     ("b.ipynb", '{"cells": [', "b.ipynb: broken JSON, not a readable notebook (line 1"),
     ("c.ipynb", "[1, 2]", "c.ipynb: JSON without a list of cells, not a notebook"),
     ("d.ipynb", '{"cells": [], "nbformat": 3}', "d.ipynb: notebook format 3; only format 4"),
-    ("e.ipynb", '{"cells": [1], "nbformat": 4}', "e.ipynb: a cell that is not a JSON object"),
+    ("e.ipynb", '{"cells": [1], "nbformat": 4}', "e.ipynb: cell 0 is not a JSON object"),
+    ("f.ipynb", '{"cells": [{"source": 5}], "nbformat": 4}',
+     "f.ipynb: cell 0 has a source that is not text: 5"),
 ])
 def test_unreadable_files_are_named_with_the_reason(tmp_path, name, text, message):
     (tmp_path / name).write_text(text)
