@@ -232,7 +232,7 @@ class Module:
         """Copy the arrays of ``state`` into the parameters and buffers of the same name.
 
         Every name must be present, none may be extra, and every shape must match;
-        otherwise a KeyError/ValueError lists all the problems and nothing is changed.
+        otherwise a ValueError lists all the problems and nothing is changed.
         Values keep each tensor's dtype and device.
         """
         targets = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
