@@ -27,7 +27,7 @@ from ._device import array_like
 __all__ = [
     "calculate_gain", "fans", "zeros_", "constant_", "normal_", "uniform_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "lecun_normal_", "random_like",
+    "lecun_normal_", "random_like", "default_rng",
 ]
 
 
