@@ -3,12 +3,19 @@
     Value      the scalar autograd engine of the early lessons (backproplab.scalar)
     Tensor     reverse-mode autodiff on n-d arrays, NumPy on the CPU, CuPy on a GPU
     gradcheck  central-difference checking of any op's or layer's gradients
+    nn, optim  layers, losses, initialisers and optimizers with PyTorch's names
+    data       the 8x8 digits, MNIST files, the 1986 paper's tasks, a seeded DataLoader
+    train      a fit loop with history, early stopping and checkpoints
+    diagnostics  gradient norms, activation statistics, dead and saturated units
+    manual     the hand-written forward/backward pairs of lessons 4 and 5
+    grading    the checks that exercise notebooks call, and the grader
 """
 
 from .autodiff import no_grad, enable_grad, is_grad_enabled
 from .scalar import Value
 from .tensor import Tensor, tensor, zeros, ones, matmul, concatenate, stack, where
 from .gradcheck import gradcheck, numerical_gradient, GradcheckError
+from . import nn, optim, data, diagnostics, train
 
 __version__ = "0.1.0"
 
@@ -28,4 +35,9 @@ __all__ = [
     "gradcheck",
     "numerical_gradient",
     "GradcheckError",
+    "nn",
+    "optim",
+    "data",
+    "diagnostics",
+    "train",
 ]

@@ -536,7 +536,9 @@ def _lift(x, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     xp = backend.namespace(like.data)
-    if isinstance(x, numbers.Number) and not isinstance(x, np.generic):
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        x = x.item()  # a NumPy scalar acts like the Python number it holds
+    if isinstance(x, numbers.Number):
         if backend.is_floating(like.dtype):
             return Tensor._wrap(xp.asarray(x, dtype=like.dtype, device=backend.device_of(like.data)))
         return Tensor._wrap(xp.asarray(x, device=backend.device_of(like.data)))
