@@ -10,6 +10,8 @@ between devices).
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import array_api_compat
 
@@ -148,8 +150,13 @@ def to_device(array, device):
         cupy = _cupy()
         with cupy.cuda.Device(spec[1]):
             return cupy.asarray(array)
-    xp = namespace(array)
-    return xp.asarray(array, device=spec) if hasattr(array, "shape") else xp.asarray(array)
+    # A library's own device object: make the array in that library, on that device.
+    library = importlib.import_module(type(spec).__module__.split(".")[0])
+    if not hasattr(library, "asarray"):
+        raise ValueError(f"unknown device {spec!r}: use 'cpu', 'cuda' or 'cuda:N'")
+    if type(array).__module__.split(".")[0] != library.__name__:
+        array = to_numpy(array)
+    return library.asarray(array, device=spec)
 
 
 def scatter_add(xp, shape, index, values):

@@ -267,3 +267,12 @@ def test_cuda_round_trip_and_gradients():
     y.backward()
     np.testing.assert_allclose(bp.backend.to_numpy(x.grad), 2 * (1 - np.tanh(x.numpy()) ** 2), rtol=1e-12)
     assert type(x.grad).__module__.startswith("cupy")
+
+
+def test_to_moves_between_devices_of_a_library():
+    strict = pytest.importorskip("array_api_strict")
+    t = Tensor([1.0, 2.0], requires_grad=True).to(strict.Device("device1"))
+    assert "device1" in t.device and t.requires_grad
+    back = t.to("cpu")
+    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    np.testing.assert_array_equal(back.data, [1.0, 2.0])
