@@ -183,6 +183,18 @@ def test_console_command_runs_in_a_fresh_process():
     assert "total               7/7" in result.stdout
 
 
+def test_demo_solution_passes_nbval_itself(tmp_path):
+    """The references are what nbval compares: the solution validates under plain nbval."""
+    copy_path = tmp_path / "00_demo.ipynb"
+    copy_path.write_bytes((FIXTURES / "solutions" / "00_demo.ipynb").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         "--nbval", "--nbval-current-env", str(copy_path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=runner.kernel_env())
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "7 passed" in result.stdout  # its seven code cells
+
+
 def solution_cases():
     """Every course solution, and the demo's, with the folder of its exercise notebook."""
     cases = [(p, ROOT / "exercises") for p in sorted((ROOT / "solutions").glob("*.ipynb"))]
