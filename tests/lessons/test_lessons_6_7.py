@@ -372,3 +372,99 @@ def test_a_correct_alternative_accumulation_passes(capsys):
     run_check(L6, "accumulate_gradients",
               accumulate_gradients=_accumulate(lambda nb, n, k: nb / n))
     assert "PASS accumulate_gradients" in capsys.readouterr().out
+
+
+L7 = "07_vanishing_gradients"
+L7_EXERCISES = ["xavier_uniform", "he_normal", "gradient_norms_per_layer", "clip_grad_norm",
+                "dead_relu_fraction"]
+
+
+@pytest.mark.parametrize("exercise", L7_EXERCISES)
+def test_lesson7_solution_passes(exercise, capsys):
+    run_check(L7, exercise)
+    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L7_EXERCISES)
+def test_lesson7_blank_exercise_fails(exercise):
+    with pytest.raises(ExerciseFailure, match="not implemented yet"):
+        run_check(L7, exercise, folder="exercises")
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda fan_in, fan_out, rng: rng.uniform(-np.sqrt(6 / fan_in), np.sqrt(6 / fan_in),
+                                             size=(fan_in, fan_out)),       # fan_in only
+    lambda fan_in, fan_out, rng: rng.uniform(-np.sqrt(2 / (fan_in + fan_out)),
+                                             np.sqrt(2 / (fan_in + fan_out)),
+                                             size=(fan_in, fan_out)),       # std used as bound
+    lambda fan_in, fan_out, rng: rng.normal(0, np.sqrt(2 / (fan_in + fan_out)),
+                                            size=(fan_in, fan_out)),        # normal, not uniform
+    lambda fan_in, fan_out, rng: rng.uniform(-np.sqrt(6 / (fan_in + fan_out)),
+                                             np.sqrt(6 / (fan_in + fan_out)),
+                                             size=(fan_out, fan_in)),       # PyTorch's layout
+])
+def test_xavier_uniform_rejects(wrong):
+    assert_rejected(L7, "xavier_uniform", xavier_uniform=wrong)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda fan_in, fan_out, rng: rng.normal(0, 2 / fan_in, size=(fan_in, fan_out)),  # variance as std
+    lambda fan_in, fan_out, rng: rng.normal(0, np.sqrt(1 / fan_in), size=(fan_in, fan_out)),  # LeCun
+    lambda fan_in, fan_out, rng: rng.normal(0, np.sqrt(2 / fan_out), size=(fan_in, fan_out)),  # fan_out
+])
+def test_he_normal_rejects(wrong):
+    assert_rejected(L7, "he_normal", he_normal=wrong)
+
+
+def test_init_check_explains_the_difference():
+    with pytest.raises(ExerciseFailure, match=r"std .* \(expected .*\), range"):
+        run_check(L7, "he_normal",
+                  he_normal=lambda fan_in, fan_out, rng: rng.normal(0, 1.0, (fan_in, fan_out)))
+    with pytest.raises(ExerciseFailure, match=r"shape \(64,\), expected"):
+        run_check(L7, "xavier_uniform",
+                  xavier_uniform=lambda fan_in, fan_out, rng: rng.uniform(-1, 1, fan_in))
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda model: {n: float(np.sum(p.grad ** 2)) for n, p in model.named_parameters()
+                   if p.grad is not None},                                       # squared norm
+    lambda model: {n: float(np.sqrt(np.sum(p.data ** 2))) for n, p in model.named_parameters()},  # weights
+    lambda model: {n: float(np.abs(p.grad).max()) if p.grad is not None else float("nan")
+                   for n, p in model.named_parameters()},                        # max norm
+    lambda model: {n: float(np.sqrt(np.sum(p.grad ** 2))) for n, p in model.named_parameters()
+                   if p.grad is not None},                                       # unused one dropped
+])
+def test_gradient_norms_per_layer_rejects(wrong):
+    assert_rejected(L7, "gradient_norms_per_layer", gradient_norms_per_layer=wrong)
+
+
+def _clip(scale_each=False, always=False, no_sqrt=False, in_place=False):
+    def clip_grad_norm(grads, max_norm):
+        norms = [float(np.sqrt(np.sum(g ** 2))) for g in grads]
+        total = float(np.sum([n ** 2 for n in norms]))
+        total = total if no_sqrt else float(np.sqrt(total))
+        if scale_each:  # per tensor, not global
+            return [g * min(1.0, max_norm / (n + 1e-6)) for g, n in zip(grads, norms)], total
+        scale = max_norm / (total + 1e-6) if (always or total > max_norm) else 1.0
+        if in_place:
+            for g in grads:
+                g *= scale
+            return grads, total
+        return [g * scale for g in grads], total
+    return clip_grad_norm
+
+
+@pytest.mark.parametrize("wrong", [_clip(scale_each=True), _clip(always=True), _clip(no_sqrt=True),
+                                   _clip(in_place=True)])
+def test_clip_grad_norm_rejects(wrong):
+    assert_rejected(L7, "clip_grad_norm", clip_grad_norm=wrong)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda a: float(np.mean(a <= 0)),                    # share of zero entries
+    lambda a: float(np.mean(np.any(a <= 0, axis=0))),    # zero for some example, not all
+    lambda a: float(np.mean(np.all(a <= 0, axis=1))),    # over examples, not units
+    lambda a: float(np.sum(np.all(a <= 0, axis=0))),     # a count
+])
+def test_dead_relu_fraction_rejects(wrong):
+    assert_rejected(L7, "dead_relu_fraction", dead_relu_fraction=wrong)
