@@ -144,10 +144,15 @@ def build_cells(assignment, submission):
             continue
         anchored[anchor].append(Cell(source=cell_source(cell)))
 
-    cells = list(anchored[None])
+    # A student's cells follow their anchor, and also the cells the student deleted right
+    # after it: a student who deleted an answer cell and typed the answer into a new cell
+    # there must not have it overwritten by the restored stub.
+    cells, pending = [], anchored[None]
     for key, cell in skeleton:
+        if key in anchored:
+            cells += pending
+            pending = anchored[key]
         if cell.role == "answer" and cell.exercise in answers:
             cell.source = answers[cell.exercise]
         cells.append(cell)
-        cells.extend(anchored.get(key, []))
-    return cells
+    return cells + pending

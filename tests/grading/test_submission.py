@@ -86,6 +86,18 @@ def test_added_cells_stay_after_the_cell_they_followed(assignment):
     assert cells[3].source == "helper = 1\nprint(helper)"
 
 
+def test_answer_retyped_in_a_new_cell_runs_after_the_restored_stub(assignment):
+    nb = pristine()
+    answer = find(nb, "answer", "relu_backward")
+    index = nb["cells"].index(answer)
+    nb["cells"][index] = {"cell_type": "code", "metadata": {}, "outputs": [],
+                          "source": "def relu_backward(dout, x):\n    return dout * (x > 0)"}
+    cells = build_cells(assignment, nb)
+    assert shape(cells) == PRISTINE_SHAPE[:2] + [("student", None)] + PRISTINE_SHAPE[2:]
+    assert "NotImplementedError" in cells[1].source
+    assert cells[2].source.endswith("return dout * (x > 0)")
+
+
 def test_locked_roles_a_student_invents_or_copies_do_not_run(assignment):
     nb = pristine()
     fake = copy.deepcopy(find(nb, "check", "relu_backward"))
