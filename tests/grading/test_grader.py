@@ -204,12 +204,10 @@ def solution_cases():
 @pytest.mark.parametrize("solution, exercises", solution_cases(),
                          ids=[solution.stem for solution, _ in solution_cases()])
 def test_solution_scores_full_marks_and_exercise_scores_zero(solution, exercises):
-    grader = Grader(exercises)
-    full = grader.grade(solution)
+    full, blank = Grader(exercises).grade_many([solution, exercises / solution.name], jobs=2)
     assert full.error is None
     assert [(r.exercise, r.status) for r in full.exercises if r.status != "pass"] == []
     assert full.total == full.max > 0
-    blank = grader.grade(exercises / solution.name)
     assert blank.error is None
     assert [(r.exercise, r.points) for r in blank.exercises if r.status == "pass"
             or r.points] == []
