@@ -2,8 +2,9 @@
 
 Check cells call the helpers exported here (``check_function``, ``check_value``,
 ``check_true``); ``backproplab exercises`` generates exercise notebooks from solutions
-(:mod:`.generate`); ``backproplab grade`` runs submissions with nbval and reports per
-exercise (:mod:`.grader`, :mod:`.report`). Only the check helpers are imported here, so a
+(:mod:`.generate`); ``backproplab grade`` rebuilds each submission from its exercise
+notebook, runs it in a kernel of the grader's own Python and reports per exercise
+(:mod:`.submission`, :mod:`.runner`, :mod:`.grader`, :mod:`.report`). Only the check helpers are imported here, so a
 check cell does not pay for the grader's imports.
 """
 

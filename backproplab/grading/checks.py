@@ -1,7 +1,7 @@
 """Check helpers called from the check cells of exercise notebooks.
 
 A check passes by printing one fixed line, ``PASS <exercise> (<points>/<points>)``; that
-line is what the grader compares (with nbval) against the solution run. A check fails by
+line is what the grader (and nbval) compares with the output saved by the solution run. A check fails by
 raising :class:`ExerciseFailure`, whose message starts with ``FAIL <exercise>: `` and says
 what is wrong. Numbers appear only in failure hints, rounded, because printed floats
 differ between CPUs and BLAS builds.
