@@ -28,7 +28,11 @@ def main(argv=None):
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
-            module = importlib.import_module(module_name)
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:  # a tool this command needs is not installed
+                print(f"backproplab {name}: {exc}", file=sys.stderr)
+                return 2
             module.add_arguments(sub)
             sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 
-from nbval.kernel import CURRENT_ENV_KERNEL_NAME, start_new_kernel
+try:
+    from nbval.kernel import CURRENT_ENV_KERNEL_NAME, start_new_kernel
+except ImportError as exc:  # nbval brings jupyter_client; ipykernel is the kernel itself
+    raise ImportError(f"grading needs nbval and ipykernel ({exc}); install them with "
+                      f"pip install nbval ipykernel") from exc
 
 POLL_S = 0.1  # how often a silent kernel is checked for being alive or late
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop

@@ -174,6 +174,16 @@ def test_cli_rejects_bad_options(capsys):
     assert "--exercises /no/such/folder is not a folder" in capsys.readouterr().err
 
 
+def test_cli_without_nbval_says_what_to_install():
+    code = ("import sys; sys.modules['nbval.kernel'] = None\n"
+            "from backproplab.cli import main\n"
+            "sys.exit(main(['grade', 'x.ipynb']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.startswith("backproplab grade: grading needs nbval and ipykernel")
+
+
 def test_console_command_runs_in_a_fresh_process():
     result = subprocess.run(
         [sys.executable, "-m", "backproplab.cli", "grade", str(SUBMISSIONS / "correct.ipynb"),
