@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .scalar import Value
+from .tensor import Tensor
+
 __all__ = [
     "forward_difference",
     "central_difference",
@@ -67,8 +70,6 @@ def value_grads(fn, *inputs, upstream=1.0):
     >>> value_grads(lambda a, b: a * b, 2.0, -3.0, upstream=0.5)
     (-1.5, 1.0)
     """
-    from .scalar import Value
-
     leaves = [Value(x) for x in inputs]
     out = fn(*leaves)
     if not isinstance(out, Value):
@@ -87,8 +88,6 @@ def tensor_grads(fn, *arrays, upstream=None):
         gives its elementwise derivative.
     Returns a tuple of n float64 NumPy arrays, A_i's shapes (zeros where fn ignores A_i).
     """
-    from .tensor import Tensor
-
     leaves = [Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
     out = fn(*leaves)
     if not isinstance(out, Tensor):
