@@ -13,6 +13,7 @@ a value used twice receives a contribution along each path.
 from __future__ import annotations
 
 import math
+import numbers
 
 __all__ = ["Value"]
 
@@ -75,7 +76,7 @@ class Value:
     def __pow__(self, k):
         if isinstance(k, Value):
             raise TypeError("Value ** Value is not supported: the exponent must be a number")
-        if not isinstance(k, (int, float)):
+        if not isinstance(k, numbers.Real):
             raise TypeError(f"Value ** k: k must be an int or float, got {type(k).__name__}")
         if self.data == 0 and k < 0:
             raise ZeroDivisionError(f"Value ** {k}: 0 raised to a negative power")

@@ -100,9 +100,18 @@ def test_zero_grad():
         (lambda: Value(-1.0).log(), ValueError, "log is defined for x > 0"),
         (lambda: Value(0.0) ** -1, ZeroDivisionError, "negative power"),
         (lambda: Value(2.0) ** Value(2.0), TypeError, "exponent must be a number"),
+        (lambda: Value(2.0) ** "2", TypeError, "k must be an int or float"),
         (lambda: Value(-2.0) ** 0.5, ValueError, "fractional exponent"),
     ],
 )
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_numpy_number_exponent():
+    np = pytest.importorskip("numpy")
+    a = Value(2.0)
+    y = a ** np.int64(3)
+    y.backward()
+    assert y.data == 8.0 and a.grad == 12.0
