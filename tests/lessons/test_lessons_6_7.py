@@ -2,11 +2,19 @@
 exercise checks of those lessons: every check must reject a plausible wrong answer."""
 
 import itertools
+import json
+import math
+from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
+from backproplab import explore
 from backproplab.experiments import mirror_weight_pattern, train_logistic_nets
+from backproplab.grading import ExerciseFailure
+
+matplotlib.use("Agg")
 
 
 def mirror_patterns():
@@ -101,11 +109,6 @@ def test_mirror_weight_pattern_rejects_wrong_shape():
 
 # ---- explore: gradient flow through a deep net ----
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-
-from backproplab import explore  # noqa: E402
 
 
 @pytest.mark.parametrize("activation, init, residual", [
@@ -213,6 +216,9 @@ def test_explorer_update_sets_controls_and_redraws_once(monkeypatch):
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="unknown settings"):
         update(width=3)
+    depth_slider = panel.children[0].children[0]
+    depth_slider.value = 5  # what moving the slider in a live kernel does
+    assert len(calls) == 2 and calls[1]["depth"] == 5 and calls[1]["activation"] == "relu"
 
 
 def test_sweeps_to_reads_looser_criteria_off_one_run():
@@ -225,11 +231,6 @@ def test_sweeps_to_reads_looser_criteria_off_one_run():
 
 # ---- exercise checks: the solution passes, the stub and plausible wrong answers fail ----
 
-import json  # noqa: E402
-import math  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from backproplab.grading import ExerciseFailure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
