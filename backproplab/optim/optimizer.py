@@ -109,7 +109,9 @@ class Optimizer:
             if name in state:
                 setattr(self, name, state[name])
         self.state = [
-            {k: (array_like(np.asarray(v, dtype=backend._dtype_name(p.dtype)), p.data) if hasattr(v, "shape") else v)
+            # a private copy: step() updates the state in place, never the caller's arrays
+            {k: (array_like(np.array(backend.to_numpy(v), dtype=backend._dtype_name(p.dtype)), p.data)
+                 if hasattr(v, "shape") else v)
              for k, v in s.items()}
             for p, s in zip(self.params, state["state"])
         ]

@@ -263,3 +263,17 @@ def test_linear_warmup():
     np.testing.assert_allclose(_lrs(lambda o: optim.LinearWarmup(o, warmup_steps=4), 5),
                                [0, 0.25, 0.5, 0.75, 1, 1])
     np.testing.assert_allclose(_lrs(lambda o: optim.LinearWarmup(o, 2, start_factor=0.5), 2), [0.5, 0.75, 1])
+
+
+def test_load_state_dict_copies_the_callers_arrays():
+    from backproplab import nn, optim
+
+    p = nn.Parameter(np.ones(3))
+    p.grad = np.ones(3)
+    velocity = np.full(3, 0.5)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    state = opt.state_dict()
+    state["state"] = [{"velocity": velocity}]
+    opt.load_state_dict(state)
+    opt.step()
+    np.testing.assert_array_equal(velocity, np.full(3, 0.5))
