@@ -4,15 +4,12 @@ import csv
 import json
 from dataclasses import asdict, dataclass, field
 
-STATUSES = ("pass", "fail", "error", "timeout", "blocked")
-
-
 @dataclass
 class ExerciseResult:
     exercise: str
     points: int
     max: int
-    status: str  # one of STATUSES
+    status: str  # pass, fail, error, timeout or blocked
     hint: str = ""
 
 
