@@ -240,3 +240,25 @@ def test_to_numpy_rejects_what_is_not_numbers():
     with pytest.raises(TypeError, match="is an object, which cannot be read as an array"):
         to_numpy(object())
     np.testing.assert_array_equal(to_numpy([1.0, 2.0]), np.array([1.0, 2.0]))
+
+
+def test_regions_apply_only_to_outputs_of_their_shape():
+    x, w = np.linspace(-1, 1, 12).reshape(4, 3), np.ones((3, 2))
+    with pytest.raises(ExerciseFailure, match="dw is wrong: 6 of 6 entries differ"):
+        check_function("demo", lambda x, w: (x * 2, w * 3), lambda x, w: (x * 2, w * 2),
+                       [(x, w)], points=1, names=("dx", "dw"),
+                       regions={"where x < 0": lambda x, w: x < 0})
+
+
+def test_a_random_generator_argument_is_not_reported_as_mutated(capsys):
+    draw = lambda rng: rng.random(3)  # noqa: E731
+    check_function("draw", draw, draw, [(np.random.default_rng(0),)], points=1)
+    assert capsys.readouterr().out == "PASS draw (1/1)\n"
+
+
+def test_copy_args_false_passes_the_case_as_is(capsys):
+    seen = []
+    check_function("same", lambda a: seen.append(a) or 1, lambda a: 1, [(seen,)], points=1,
+                   copy_args=False)
+    assert seen and seen[0] is seen  # the student got the very object of the case
+    assert capsys.readouterr().out == "PASS same (1/1)\n"
