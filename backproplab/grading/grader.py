@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -124,6 +125,12 @@ class Grader:
         return reports
 
 
+# CPython 3.11's AST constructor is not safe to run in two threads at once (it can fail
+# with "SystemError: AST constructor recursion depth mismatch", gh-106905), and
+# grade_many grades notebooks in threads.
+_AST_LOCK = threading.Lock()
+
+
 def _defined_names(cells):
     """``{name: exercise}`` for the functions, classes and variables of answer cells.
 
@@ -135,8 +142,9 @@ def _defined_names(cells):
         if cell.role != "answer":
             continue
         try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
+            with _AST_LOCK:
+                tree = ast.parse(cell.source)
+        except (SyntaxError, ValueError):  # ValueError: null bytes in the source
             continue
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
