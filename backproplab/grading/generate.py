@@ -78,8 +78,18 @@ def make_exercise(solution, source="solution"):
     return nb
 
 
+# nbval compares a cell's saved output in --nbval-lax runs only when tagged so: with
+# the tag, `pytest --nbval-lax solutions/` proves every check's reference is what
+# running the solution prints.
+NBVAL_CHECK_TAG = "nbval-check-output"
+
+
 def _check_reference(cell, info, where):
-    """A check cell's stored output must be the PASS lines worth its points."""
+    """A check cell's stored output must be the PASS lines worth its points, marked
+    for nbval to compare."""
+    if NBVAL_CHECK_TAG not in cell.get("metadata", {}).get("tags", []):
+        raise AuthoringError(f"{where}: the check cell of {info['exercise']!r} needs the "
+                             f"cell tag {NBVAL_CHECK_TAG!r}, so that nbval compares its output")
     lines = stdout_text(cell).splitlines()
     passes = [PASS_LINE.match(line) for line in lines]
     if not lines or not all(passes):

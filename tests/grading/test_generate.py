@@ -81,8 +81,10 @@ def answer(exercise="f", source="### BEGIN SOLUTION\nx = 1\n### END SOLUTION"):
     return cell
 
 
-def check(exercise="f", points=2, printed=None, **extra):
+def check(exercise="f", points=2, printed=None, tagged=True, **extra):
     cell = nbformat.v4.new_code_cell("check()")
+    if tagged:
+        cell.metadata["tags"] = ["nbval-check-output"]
     cell.metadata["backproplab"] = {"role": "check", "exercise": exercise, "points": points,
                                     **extra}
     text = printed if printed is not None else f"PASS {exercise} ({points}/{points})\n"
@@ -108,6 +110,7 @@ def test_answer_outputs_cleared_and_check_reference_kept():
     ((answer(), check(printed="PASS f (3/3)\n")), "01_demo",
      "metadata gives 'f' 2 points but the check printed"),
     ((answer(), answer(), check()), "01_demo", "has a second answer cell"),
+    ((answer(), check(tagged=False)), "01_demo", "needs the cell tag 'nbval-check-output'"),
 ])
 def test_authoring_mistakes_are_named(cells, assignment, message):
     with pytest.raises(AuthoringError, match=message):
