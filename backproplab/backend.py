@@ -24,6 +24,7 @@ __all__ = [
     "to_device",
     "is_floating",
     "check_dtype",
+    "resolve_dtype",
     "scatter_add",
     "random_generator",
 ]
@@ -32,11 +33,29 @@ __all__ = [
 FLOATING = ("float16", "float32", "float64")
 SUPPORTED = FLOATING + ("int8", "int16", "int32", "int64", "uint8", "bool")
 
+# Names PyTorch and NumPy users write for dtypes. "float" is NumPy's (float64), not
+# torch.float (float32): ``Tensor.float()`` is the PyTorch spelling of float32.
+DTYPE_ALIASES = {"float": "float64", "double": "float64", "half": "float16", "int": "int64", "long": "int64"}
+
 
 def _dtype_name(dtype) -> str:
-    # NumPy and CuPy dtypes have .name; array-api-strict's print as "array_api_strict.float64".
-    name = getattr(dtype, "name", None) or str(dtype)
-    return name.rsplit(".", 1)[-1]
+    """The standard name ('float32', 'int64', 'bool', ...) of any spelling of a dtype.
+
+    The one place that reads dtypes, for every library: a string ('float32', or an
+    alias such as 'double'); a NumPy scalar type (``np.float32``) or dtype
+    (``np.dtype('float32')``), which CuPy uses too; a Python type (``float`` is
+    float64, as in NumPy); another array library's dtype object
+    (``array_api_strict.float32`` prints as "array_api_strict.float32").
+    """
+    if isinstance(dtype, str):
+        return DTYPE_ALIASES.get(dtype, dtype)
+    if isinstance(dtype, np.dtype):
+        return dtype.name
+    if dtype is None:  # np.dtype(None) would quietly mean float64
+        return "None"
+    if isinstance(dtype, type) and issubclass(dtype, (np.generic, bool, int, float, complex)):
+        return np.dtype(dtype).name  # np.float32 -> 'float32' (its .name is a descriptor)
+    return str(dtype).rsplit(".", 1)[-1]
 
 
 def is_floating(dtype) -> bool:
@@ -50,6 +69,23 @@ def check_dtype(dtype, what: str = "Tensor") -> None:
             f"{what}: unsupported dtype {_dtype_name(dtype)}; "
             f"use one of {', '.join(SUPPORTED)}"
         )
+
+
+def resolve_dtype(xp, dtype, what: str = "Tensor"):
+    """The dtype object of array module ``xp`` for any spelling of a supported dtype:
+    a NumPy dtype for NumPy and CuPy, ``xp.float32`` and the like elsewhere."""
+    name = _dtype_name(dtype)
+    check_dtype(name, what)
+    if xp is np or array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_cupy_namespace(xp):
+        return np.dtype(name)
+    found = getattr(xp, name, None)
+    if found is None:
+        raise TypeError(
+            f"{what}: dtype {name} is not available in the array library "
+            f"{getattr(xp, '__name__', xp)}; use one of "
+            f"{', '.join(n for n in SUPPORTED if hasattr(xp, n))}"
+        )
+    return found
 
 
 def namespace(*arrays):

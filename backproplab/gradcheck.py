@@ -84,7 +84,7 @@ def gradcheck(fn, *inputs, dtype="float64", eps=None, rtol=None, atol=None, seed
             continue
         wants = x.requires_grad if is_tensor else True
         xp = backend.namespace(data)
-        copy = xp.astype(data, getattr(xp, dtype), copy=True)
+        copy = xp.astype(data, backend.resolve_dtype(xp, dtype, "gradcheck"), copy=True)
         tensors.append(Tensor(copy, requires_grad=wants))
         if wants:
             checked.append(i)

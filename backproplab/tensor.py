@@ -21,24 +21,6 @@ from . import ops
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "concatenate", "stack", "where"]
 
-_DTYPE_ALIASES = {"float": "float64", "double": "float64", "half": "float16", "int": "int64", "long": "int64"}
-
-
-def _dtype_name(dtype) -> str:
-    if isinstance(dtype, str):
-        return _DTYPE_ALIASES.get(dtype, dtype)
-    try:
-        return np.dtype(dtype).name  # NumPy/CuPy dtypes and scalar types (np.float32)
-    except TypeError:
-        return backend._dtype_name(dtype)  # other libraries' dtype objects
-
-
-def _resolve_dtype(xp, dtype, what):
-    name = _dtype_name(dtype)
-    backend.check_dtype(name, what)
-    return getattr(xp, name)
-
-
 def _is_array(x) -> bool:
     return hasattr(x, "__array_namespace__") or type(x) is np.ndarray
 
@@ -76,7 +58,7 @@ class Tensor:
             data = backend.to_device(data, device)
         xp = backend.namespace(data)
         if dtype is not None:
-            target = _resolve_dtype(xp, dtype, "Tensor(dtype=...)")
+            target = backend.resolve_dtype(xp, dtype, "Tensor(dtype=...)")
             if data.dtype != target:
                 data = xp.astype(data, target)
         backend.check_dtype(data.dtype, "Tensor(data)")
@@ -191,20 +173,33 @@ class Tensor:
         return out
 
     def astype(self, dtype) -> "Tensor":
-        """Convert to another dtype. Between floating dtypes the gradient flows back."""
+        """This tensor converted to ``dtype`` (any spelling: 'float32', np.float32, ...).
+
+        To a floating dtype the conversion is an op of the graph: the gradient flows
+        back, converted to this tensor's dtype (float32 master weights, float16
+        compute). To an integer or boolean dtype the result is detached, as in
+        PyTorch: rounding has no useful derivative, so no gradient flows through it.
+        Converting to the dtype the tensor already has returns the tensor itself.
+        """
         xp = backend.namespace(self.data)
-        target = _resolve_dtype(xp, dtype, "astype")
+        target = backend.resolve_dtype(xp, dtype, "astype")
         if target == self.dtype:
             return self
-        if self.requires_grad and backend.is_floating(target):
+        if backend.is_floating(target):
             return _apply(ops.Cast, self, dtype=target)
-        return Tensor._wrap(xp.astype(self.data, target))
+        return Tensor._wrap(xp.astype(self.data, target))  # integer/bool: detached
 
     def float(self):
+        """float32 (PyTorch's ``.float()``); differentiable, see ``astype``."""
         return self.astype("float32")
 
     def double(self):
+        """float64; differentiable, see ``astype``."""
         return self.astype("float64")
+
+    def half(self):
+        """float16; differentiable, see ``astype``."""
+        return self.astype("float16")
 
     # ---- autodiff ----
 
