@@ -1,12 +1,12 @@
 """Optimizers that scale each weight's step by its own gradient history:
-AdaGrad, RMSprop, Adam and AdamW (all elementwise, g = dL/dw)."""
+Adagrad, RMSprop, Adam and AdamW (all elementwise, g = dL/dw)."""
 
 from __future__ import annotations
 
 from ..backend import namespace
 from .optimizer import Optimizer
 
-__all__ = ["AdaGrad", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW"]
 
 
 def _check(name, **values):
@@ -15,19 +15,21 @@ def _check(name, **values):
             raise ValueError(f"{name}: {key} must be in [{low}, {high}), got {value}")
 
 
-class AdaGrad(Optimizer):
-    """AdaGrad (Duchi, Hazan and Singer, 2011). With s = 0 at the start:
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan and Singer, 2011), PyTorch's ``optim.Adagrad``. With s = 0
+    at the start:
 
         s <- s + g^2 ;   w <- w - lr g / (sqrt(s) + eps)
 
-    AdaGrad(params, lr=0.01, eps=1e-10, weight_decay=0)  (g += weight_decay w)
+    Adagrad(params, lr=0.01, eps=1e-10, weight_decay=0)  (g += weight_decay w)
+    ``AdaGrad``, the spelling of earlier versions of this library, is the same class.
     """
 
     hyperparameters = ("eps", "weight_decay")
 
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr)
-        _check("AdaGrad", eps=(eps, 0, float("inf")), weight_decay=(weight_decay, 0, float("inf")))
+        _check("Adagrad", eps=(eps, 0, float("inf")), weight_decay=(weight_decay, 0, float("inf")))
         self.eps, self.weight_decay = eps, weight_decay
 
     def _update(self, p, g, state):
@@ -39,6 +41,9 @@ class AdaGrad(Optimizer):
         s = state["sum_sq"]
         s += g * g
         p.data -= self.lr * g / (xp.sqrt(s) + self.eps)
+
+
+AdaGrad = Adagrad  # the spelling of earlier versions; PyTorch's is Adagrad
 
 
 class RMSprop(Optimizer):

@@ -26,6 +26,10 @@ def _gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
+def _gelu_erf(x):
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
 def _linear_ref(m, x):
     return x @ m.weight.numpy() + m.bias.numpy()
 
@@ -95,7 +99,9 @@ LAYERS = {
     "Tanh": Row(nn.Tanh, lambda: _x((4, 5)) * 2, lambda m, x: np.tanh(x)),
     "ReLU": Row(nn.ReLU, lambda: _x((4, 5)), lambda m, x: np.maximum(x, 0)),
     "LeakyReLU": Row(lambda: nn.LeakyReLU(0.2), lambda: _x((4, 5)), lambda m, x: np.where(x > 0, x, 0.2 * x)),
-    "GELU": Row(nn.GELU, lambda: _x((4, 5)) * 2, lambda m, x: _gelu_tanh(x)),
+    "GELU": Row(nn.GELU, lambda: _x((4, 5)) * 2, lambda m, x: _gelu_erf(x)),
+    "GELU-tanh": Row(lambda: nn.GELU(approximate="tanh"), lambda: _x((4, 5)) * 2,
+                     lambda m, x: _gelu_tanh(x)),
     "Softmax": Row(nn.Softmax, lambda: _x((4, 5)) * 3, lambda m, x: _softmax(x)),
     "Softmax-axis0": Row(lambda: nn.Softmax(axis=0), lambda: _x((4, 5)), lambda m, x: _softmax(x, 0)),
     "LogSoftmax": Row(nn.LogSoftmax, lambda: _x((4, 5)) * 3, lambda m, x: np.log(_softmax(x))),
@@ -196,7 +202,8 @@ def test_layers_match_pytorch():
     x = _x((6, 5)) * 2
     tx = torch.tensor(x)
     pairs = [
-        (nn.GELU(), torch.nn.GELU(approximate="tanh")),
+        (nn.GELU(), torch.nn.GELU()),
+        (nn.GELU(approximate="tanh"), torch.nn.GELU(approximate="tanh")),
         (nn.LeakyReLU(0.1), torch.nn.LeakyReLU(0.1)),
         (nn.Softmax(), torch.nn.Softmax(dim=-1)),
         (nn.LogSoftmax(), torch.nn.LogSoftmax(dim=-1)),
