@@ -1,0 +1,505 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their one-step ``...Cell`` forms.
+
+A recurrent layer applies the same cell at every step t of a sequence, carrying
+a hidden state h_t (and, for the LSTM, a cell state c_t) from one step to the next:
+
+    RNN   h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+
+    LSTM  [i, f, g, o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh      (4 gates, H each)
+          i, f, o = sigmoid(i), sigmoid(f), sigmoid(o) ;  g = tanh(g)
+          c_t = f * c_{t-1} + i * g ;   h_t = o * tanh(c_t)
+
+    GRU   [r_i, z_i, n_i] = x_t W_ih^T + b_ih ;  [r_h, z_h, n_h] = h_{t-1} W_hh^T + b_hh
+          r = sigmoid(r_i + r_h) ;  z = sigmoid(z_i + z_h) ;  n = tanh(n_i + r * n_h)
+          h_t = (1 - z) * n + z * h_{t-1}
+
+The forward pass is a Python loop over t, and every step is made of the engine's
+primitive ops (matmul, add, sigmoid, tanh, slicing). The graph of a sequence is
+therefore the network unrolled in time, and ``loss.backward()`` walking it back
+from the last step to the first *is* backpropagation through time: no code here
+computes a gradient.
+
+Names, shapes and gate order are PyTorch's, so a ``state_dict`` moves between
+the two libraries unchanged: ``weight_ih_l{k}`` (G*H, D_in), ``weight_hh_l{k}``
+(G*H, H), ``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G*H,), with G = 1 (RNN), 4 (LSTM,
+gates i, f, g, o) or 3 (GRU, gates r, z, n), and ``..._reverse`` for the second
+direction of a bidirectional layer. (These weights are stored as (out, in), as in
+PyTorch, unlike ``Linear``, which stores (in, out) as the lessons write it.)
+
+Truncated backpropagation through time: to train on a long sequence in chunks,
+carry the state from one chunk to the next but cut it from the graph, so that
+each backward pass stops at the start of its chunk:
+
+    state = None
+    for chunk in chunks:                               # chunk: (L, N, D_in)
+        output, state = lstm(chunk, state)
+        loss = loss_fn(output, ...)
+        loss.backward()
+        state = tuple(s.detach() for s in state)       # an RNN or GRU: state = state.detach()
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..tensor import Tensor, concatenate, stack, zeros
+from . import init
+from .dropout import Dropout
+from .linear import as_tensor
+from .module import Module, Parameter
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+
+_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _positive_int(layer, name, n):
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {n!r}")
+
+
+def _nonlinearity(layer, name):
+    if name not in ("tanh", "relu"):
+        raise ValueError(f"{layer}: nonlinearity must be 'tanh' or 'relu', got {name!r}")
+    return name
+
+
+def _uniform_parameter(shape, bound, rng, dtype, device):
+    p = Parameter(zeros(shape, dtype=dtype, device=device))
+    return init.uniform_(p, -bound, bound, rng=rng)
+
+
+# ---- one step of each cell, shared by the Cell modules and the sequence layers ----
+#
+# ``w`` holds the weights prepared once per forward pass (transposed, so that the
+# step computes x W^T as x @ w_t, and the bias is folded into the matmul or
+# pre-broadcast to (N, G*H), so that its gradient is summed over the batch once).
+
+
+class _StepWeights:
+    def __init__(self, kind, w_ih, w_hh, b_ih, b_hh, batch):
+        self.kind = kind
+        gh = w_hh.shape[0]
+        if kind == "GRU":
+            # n_h = h W_hn^T + b_hn sits inside r * (...): the two matmuls stay apart.
+            self.w_ih_t, self.w_hh_t = w_ih.T, w_hh.T
+            self.b_ih = None if b_ih is None else b_ih.expand(batch, gh)
+            self.b_hh = None if b_hh is None else b_hh.expand(batch, gh)
+        else:
+            # [x_t, h_{t-1}, 1] @ [W_ih^T; W_hh^T; b_ih + b_hh] = x_t W_ih^T + h_{t-1} W_hh^T + b:
+            # one matmul per step, the bias being the weight of an input that is always 1
+            # (as in Rumelhart, Hinton and Williams, 1986).
+            parts = [w_ih.T, w_hh.T]
+            self.one = None
+            if b_ih is not None:
+                parts.append((b_ih + b_hh).reshape(1, gh))
+                xp = backend.namespace(w_ih.data)
+                self.one = Tensor._wrap(xp.ones((batch, 1), dtype=w_ih.dtype, device=backend.device_of(w_ih.data)))
+            self.w_t = concatenate(parts, axis=0)
+
+    def inputs(self, x, h):
+        return concatenate([x, h] if self.one is None else [x, h, self.one], axis=1)
+
+
+def _rnn_step(x, h, w, nonlinearity):
+    a = w.inputs(x, h) @ w.w_t
+    return a.tanh() if nonlinearity == "tanh" else a.relu()
+
+
+def _lstm_step(x, h, c, w):
+    H = h.shape[1]
+    gates = w.inputs(x, h) @ w.w_t  # (N, 4H): i, f, g, o
+    s = gates.sigmoid()  # one op for the three sigmoid gates (the g columns are not used)
+    i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
+    g = gates[:, 2 * H : 3 * H].tanh()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return h, c
+
+
+def _gru_step(x, h, w):
+    H = h.shape[1]
+    gi = x @ w.w_ih_t  # (N, 3H): r, z, n
+    gh = h @ w.w_hh_t
+    if w.b_ih is not None:
+        gi, gh = gi + w.b_ih, gh + w.b_hh
+    rz = (gi[:, : 2 * H] + gh[:, : 2 * H]).sigmoid()
+    r, z = rz[:, :H], rz[:, H:]
+    n = (gi[:, 2 * H :] + r * gh[:, 2 * H :]).tanh()
+    return n + z * (h - n)  # = (1 - z) * n + z * h
+
+
+# ---- checking inputs ----
+
+
+def _check_input(layer, x, input_size, batched_ndim, layout):
+    """x must have ``batched_ndim`` axes (or one fewer, unbatched) and input_size features."""
+    if x.ndim not in (batched_ndim, batched_ndim - 1):
+        unbatched = layout.replace("N, ", "")
+        raise ValueError(
+            f"{layer} expects input of shape ({layout}) or ({unbatched}) unbatched, with "
+            f"D_in = {input_size}; got a {x.ndim}-d input of shape {x.shape}"
+        )
+    if x.shape[-1] != input_size:
+        raise ValueError(
+            f"{layer} expects input_size {input_size} features in the last axis of the input, "
+            f"got {x.shape[-1]} (input shape {x.shape})"
+        )
+
+
+def _check_state(layer, what, state, expected):
+    if state.shape != expected:
+        raise ValueError(f"{layer}: {what} must have shape {expected}, got {state.shape}")
+
+
+# ---- cells: one step ----
+
+
+class _CellBase(Module):
+    kind = ""
+
+    def __init__(self, input_size, hidden_size, bias, rng, dtype, device):
+        super().__init__()
+        name = type(self).__name__
+        _positive_int(name, "input_size", input_size)
+        _positive_int(name, "hidden_size", hidden_size)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        rng = init.default_rng(rng)
+        gh = _GATES[self.kind] * hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)  # PyTorch: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))
+        self.weight_ih = _uniform_parameter((gh, input_size), bound, rng, dtype, device)
+        self.weight_hh = _uniform_parameter((gh, hidden_size), bound, rng, dtype, device)
+        if bias:
+            self.bias_ih = _uniform_parameter((gh,), bound, rng, dtype, device)
+            self.bias_hh = _uniform_parameter((gh,), bound, rng, dtype, device)
+        else:
+            self.bias_ih = self.bias_hh = None
+
+    def _prepare(self, x, hx):
+        """(x as (N, D_in), list of states as (N, H), batched?) with zero states for None."""
+        layer = repr(self)
+        x = as_tensor(x, layer)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{layer} expects input of shape (N, {self.input_size}) or ({self.input_size},) "
+                f"unbatched, got {x.shape}"
+            )
+        batched = x.ndim == 2
+        if not batched:
+            x = x.reshape(1, self.input_size)
+        n = x.shape[0]
+        count = 2 if self.kind == "LSTM" else 1
+        if hx is None:
+            states = [_zeros_like_state(x, self.weight_ih, n, self.hidden_size) for _ in range(count)]
+        else:
+            given = list(hx) if count == 2 else [hx]
+            if count == 2 and len(given) != 2:
+                raise ValueError(f"{layer}: hx must be a pair (h_0, c_0), got {len(given)} items")
+            states = []
+            shape = (n, self.hidden_size) if batched else (self.hidden_size,)
+            for name, s in zip(("h_0", "c_0"), given):
+                s = as_tensor(s, layer)
+                _check_state(layer, name, s, shape)
+                states.append(s if batched else s.reshape(1, self.hidden_size))
+        return x, states, batched
+
+    def _weights(self, n):
+        return _StepWeights(self.kind, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, n)
+
+    def extra_repr(self):
+        extra = "" if self.bias_ih is not None else ", bias=False"
+        return f"{self.input_size}, {self.hidden_size}{extra}"
+
+
+def _zeros_like_state(x, weight, n, hidden_size):
+    xp = backend.namespace(weight.data)
+    dtype = x.dtype if backend.is_floating(x.dtype) else weight.dtype
+    return Tensor._wrap(xp.zeros((n, hidden_size), dtype=dtype, device=backend.device_of(weight.data)))
+
+
+def _unbatch(t, batched):
+    return t if batched else t.reshape(t.shape[1:])
+
+
+class RNNCell(_CellBase):
+    """One step of an Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh).
+
+    RNNCell(input_size, hidden_size, bias=True, nonlinearity='tanh', rng=None,
+            dtype='float64', device=None)
+
+    forward(input (N, D_in) or (D_in,), hx (N, H) or None for zeros) -> h' (N, H).
+    Parameters weight_ih (H, D_in), weight_hh (H, H), bias_ih, bias_hh (H,), as in PyTorch,
+    initialised U(-1/sqrt(H), 1/sqrt(H)) from ``rng``.
+    """
+
+    kind = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", rng=None, dtype="float64", device=None):
+        self.nonlinearity = _nonlinearity("RNNCell", nonlinearity)
+        super().__init__(input_size, hidden_size, bias, rng, dtype, device)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx)
+        return _unbatch(_rnn_step(x, h, self._weights(x.shape[0]), self.nonlinearity), batched)
+
+    def extra_repr(self):
+        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + extra
+
+
+class LSTMCell(_CellBase):
+    """One step of an LSTM (Hochreiter and Schmidhuber, 1997, with a forget gate):
+
+        [i, f, g, o] = x W_ih^T + b_ih + h W_hh^T + b_hh
+        c' = sigmoid(f) * c + sigmoid(i) * tanh(g) ;   h' = sigmoid(o) * tanh(c')
+
+    LSTMCell(input_size, hidden_size, bias=True, rng=None, dtype='float64', device=None)
+
+    forward(input (N, D_in) or (D_in,), hx (h, c) each (N, H), or None for zeros)
+    -> (h', c'). weight_ih (4H, D_in) and weight_hh (4H, H) hold the gates in
+    PyTorch's order i, f, g, o.
+    """
+
+    kind = "LSTM"
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype="float64", device=None):
+        super().__init__(input_size, hidden_size, bias, rng, dtype, device)
+
+    def forward(self, input, hx=None):
+        x, (h, c), batched = self._prepare(input, hx)
+        h, c = _lstm_step(x, h, c, self._weights(x.shape[0]))
+        return _unbatch(h, batched), _unbatch(c, batched)
+
+
+class GRUCell(_CellBase):
+    """One step of a gated recurrent unit (Cho et al., 2014), in PyTorch's form:
+
+        r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
+        z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
+        h' = (1 - z) * n + z * h
+
+    GRUCell(input_size, hidden_size, bias=True, rng=None, dtype='float64', device=None)
+
+    forward(input (N, D_in) or (D_in,), hx (N, H) or None) -> h' (N, H); weight_ih
+    (3H, D_in) and weight_hh (3H, H) hold the gates in the order r, z, n.
+    """
+
+    kind = "GRU"
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype="float64", device=None):
+        super().__init__(input_size, hidden_size, bias, rng, dtype, device)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx)
+        return _unbatch(_gru_step(x, h, self._weights(x.shape[0])), batched)
+
+
+# ---- sequence layers ----
+
+
+class _RecurrentBase(Module):
+    kind = ""
+
+    def __init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                 rng, dtype, device):
+        super().__init__()
+        name = type(self).__name__
+        _positive_int(name, "input_size", input_size)
+        _positive_int(name, "hidden_size", hidden_size)
+        _positive_int(name, "num_layers", num_layers)
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
+        self.dropout = float(dropout)
+        rng = init.default_rng(rng)
+        self._rng = rng  # draws the dropout masks between layers
+        gh = _GATES[self.kind] * hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)
+        directions = 2 if bidirectional else 1
+        # Set in PyTorch's order, so named_parameters() lists them as torch does.
+        for layer in range(num_layers):
+            d_in = input_size if layer == 0 else hidden_size * directions
+            for suffix in ("", "_reverse")[:directions]:
+                setattr(self, f"weight_ih_l{layer}{suffix}", _uniform_parameter((gh, d_in), bound, rng, dtype, device))
+                setattr(self, f"weight_hh_l{layer}{suffix}",
+                        _uniform_parameter((gh, hidden_size), bound, rng, dtype, device))
+                if bias:
+                    setattr(self, f"bias_ih_l{layer}{suffix}", _uniform_parameter((gh,), bound, rng, dtype, device))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", _uniform_parameter((gh,), bound, rng, dtype, device))
+
+    def _layer_weights(self, layer, suffix, n):
+        get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
+        return _StepWeights(self.kind, get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), n)
+
+    def _run(self, input, hx):
+        """The shared loop. Returns (output, [final states]) with states (D*num_layers, N, H)."""
+        layer_name = repr(self)
+        x = as_tensor(input, layer_name)
+        layout = "N, L, D_in" if self.batch_first else "L, N, D_in"
+        _check_input(layer_name, x, self.input_size, 3, layout)
+        batched = x.ndim == 3
+        if not batched:
+            x = x.reshape(x.shape[0], 1, x.shape[1])  # (L, 1, D_in)
+        time_axis = 1 if (self.batch_first and batched) else 0
+        n, steps = x.shape[1 - time_axis], x.shape[time_axis]
+        if steps == 0:
+            raise ValueError(f"{layer_name}: the input sequence is empty (shape {x.shape})")
+        directions = 2 if self.bidirectional else 1
+        count = 2 if self.kind == "LSTM" else 1
+        states = self._initial_states(layer_name, hx, x, n, directions * self.num_layers, count, batched)
+
+        # The sequence as a list of (N, D) tensors, one per step.
+        key = (lambda t: (slice(None), t)) if time_axis == 1 else (lambda t: t)
+        inputs = [x[key(t)] for t in range(steps)]
+        finals = [[] for _ in range(count)]
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(("", "_reverse")[:directions]):
+                w = self._layer_weights(layer, suffix, n)
+                carried = [s[layer * directions + d] for s in states]
+                order = range(steps) if d == 0 else range(steps - 1, -1, -1)
+                hs = [None] * steps
+                for t in order:
+                    carried = self._step(inputs[t], carried, w)
+                    hs[t] = carried[0]
+                outs.append(hs)
+                for k in range(count):
+                    finals[k].append(carried[k])
+            inputs = outs[0] if directions == 1 else [concatenate([a, b], axis=1) for a, b in zip(*outs)]
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                drop = Dropout(self.dropout, rng=self._rng)
+                inputs = [drop(h) for h in inputs]
+        output = stack(inputs, axis=time_axis)  # (L, N, D*H) or (N, L, D*H)
+        finals = [stack(f, axis=0) for f in finals]  # (D*num_layers, N, H)
+        if not batched:
+            output = output.reshape(steps, output.shape[-1])
+            finals = [f.reshape(f.shape[0], f.shape[2]) for f in finals]
+        return output, finals
+
+    def _initial_states(self, layer_name, hx, x, n, layers, count, batched):
+        if hx is None:
+            zero = _zeros_like_state(x, self.weight_ih_l0, layers * n, self.hidden_size)
+            zero = zero.reshape(layers, n, self.hidden_size)
+            return [zero] * count
+        given = list(hx) if count == 2 else [hx]
+        if count == 2 and len(given) != 2:
+            raise ValueError(f"{layer_name}: hx must be a pair (h_0, c_0), got {len(given)} items")
+        shape = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
+        states = []
+        for name, s in zip(("h_0", "c_0"), given):
+            s = as_tensor(s, layer_name)
+            _check_state(layer_name, name + " (num_layers * num_directions, N, hidden_size)", s, shape)
+            states.append(s if batched else s.reshape(layers, 1, self.hidden_size))
+        return states
+
+    def extra_repr(self):
+        parts = [f"{self.input_size}, {self.hidden_size}"]
+        if self.num_layers != 1:
+            parts.append(f"num_layers={self.num_layers}")
+        if not self.bias:
+            parts.append("bias=False")
+        if self.batch_first:
+            parts.append("batch_first=True")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout}")
+        if self.bidirectional:
+            parts.append("bidirectional=True")
+        return ", ".join(parts)
+
+
+class RNN(_RecurrentBase):
+    """A multi-layer Elman RNN over a sequence: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+    (or relu), layer k's outputs h_t being layer k+1's inputs x_t.
+
+    RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
+        batch_first=False, dropout=0.0, bidirectional=False, rng=None, dtype='float64', device=None)
+
+    forward(input, hx=None) -> (output, h_n)
+        input   (L, N, D_in), or (N, L, D_in) with batch_first, or (L, D_in) unbatched
+        hx      h_0 (D * num_layers, N, H), zeros if None (D = 2 if bidirectional else 1)
+        output  h_t of the last layer at every step: (L, N, D * H) (or (N, L, D * H))
+        h_n     the last step's h of every layer: (D * num_layers, N, H)
+
+    dropout: in training mode, dropout on the outputs of every layer but the last
+    (masks drawn from ``rng``).
+    """
+
+    kind = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, rng=None, dtype="float64", device=None):
+        self.nonlinearity = _nonlinearity("RNN", nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         rng, dtype, device)
+
+    def _step(self, x, carried, w):
+        return [_rnn_step(x, carried[0], w, self.nonlinearity)]
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._run(input, hx)
+        return output, h_n
+
+    def extra_repr(self):
+        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + extra
+
+
+class LSTM(_RecurrentBase):
+    """A multi-layer LSTM over a sequence (the equations of ``LSTMCell`` at every step).
+
+    LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+         bidirectional=False, proj_size=0, rng=None, dtype='float64', device=None)
+
+    forward(input, hx=None) -> (output, (h_n, c_n))
+        input   (L, N, D_in), or (N, L, D_in) with batch_first, or (L, D_in) unbatched
+        hx      (h_0, c_0), each (D * num_layers, N, H); zeros if None
+        output  h_t of the last layer at every step: (L, N, D * H) (or (N, L, D * H))
+        h_n, c_n  the last step's h and c of every layer: (D * num_layers, N, H)
+
+    Gates in weight_ih_l{k} (4H, D_in) and weight_hh_l{k} (4H, H) are in PyTorch's
+    order i, f, g, o. ``proj_size`` (LSTM with projections) is not supported.
+    """
+
+    kind = "LSTM"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, rng=None, dtype="float64", device=None):
+        if proj_size:
+            raise NotImplementedError("LSTM: proj_size (LSTM with projections) is not supported")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         rng, dtype, device)
+
+    def _step(self, x, carried, w):
+        return list(_lstm_step(x, carried[0], carried[1], w))
+
+    def forward(self, input, hx=None):
+        output, (h_n, c_n) = self._run(input, hx)
+        return output, (h_n, c_n)
+
+
+class GRU(_RecurrentBase):
+    """A multi-layer GRU over a sequence (the equations of ``GRUCell`` at every step).
+
+    GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        bidirectional=False, rng=None, dtype='float64', device=None)
+
+    forward(input, hx=None) -> (output, h_n), shapes as for ``RNN``. Gates in
+    weight_ih_l{k} (3H, D_in) and weight_hh_l{k} (3H, H) are in the order r, z, n.
+    """
+
+    kind = "GRU"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, rng=None, dtype="float64", device=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         rng, dtype, device)
+
+    def _step(self, x, carried, w):
+        return [_gru_step(x, carried[0], w)]
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._run(input, hx)
+        return output, h_n
