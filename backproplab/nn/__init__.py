@@ -18,6 +18,11 @@ from .embedding import Embedding
 from .residual import Residual, ResidualBlock
 from .loss import MSELoss, SumSquaredError, BCEWithLogitsLoss, CrossEntropyLoss
 from .softmax_cross_entropy import SoftmaxCrossEntropy
+from .recurrent import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
+from .attention import MultiheadAttention
+from .transformer import (
+    TransformerEncoderLayer, PositionalEncoding, LearnedPositionalEncoding, sinusoidal_positional_encoding,
+)
 
 __all__ = [
     "functional", "init",
@@ -27,4 +32,7 @@ __all__ = [
     "BatchNorm1d", "LayerNorm", "Dropout", "Embedding", "Residual", "ResidualBlock",
     "MSELoss", "SumSquaredError", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "SoftmaxCrossEntropy",
+    "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "TransformerEncoderLayer", "PositionalEncoding", "LearnedPositionalEncoding",
+    "sinusoidal_positional_encoding",
 ]

@@ -14,10 +14,12 @@ from .. import backend
 from ..tensor import Tensor, _apply, where
 from ._device import array_like
 from .softmax_cross_entropy import SoftmaxCrossEntropy
+from .attention import scaled_dot_product_attention
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "mse_loss", "sum_squared_error",
     "binary_cross_entropy_with_logits", "cross_entropy", "one_hot",
+    "scaled_dot_product_attention",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
