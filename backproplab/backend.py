@@ -231,3 +231,18 @@ def random_generator(seed=None, device="cpu"):
         with cupy.cuda.Device(spec[1]):
             return cupy.random.default_rng(seed)
     return np.random.default_rng(seed)
+
+
+def sliding_window_view(x, window_shape, axis):
+    """A read-only view of every window of ``window_shape`` along ``axis`` (a tuple),
+    the window axes appended at the end, with no copy: NumPy's and CuPy's
+    ``sliding_window_view``. None for libraries without strided views (the array
+    standard has none); callers then build the windows from slices.
+    """
+    if type(x) is np.ndarray:
+        return np.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
+    if array_api_compat.is_cupy_array(x):
+        from cupy.lib.stride_tricks import sliding_window_view as cupy_windows
+
+        return cupy_windows(x, window_shape, axis=axis)
+    return None

@@ -18,6 +18,9 @@ from .embedding import Embedding
 from .residual import Residual, ResidualBlock
 from .loss import MSELoss, SumSquaredError, BCEWithLogitsLoss, CrossEntropyLoss
 from .softmax_cross_entropy import SoftmaxCrossEntropy
+from .conv import Conv1d, Conv2d
+from .pooling import MaxPool2d, AvgPool2d
+from .flatten import Flatten
 from .recurrent import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from .attention import MultiheadAttention
 from .transformer import (
@@ -32,6 +35,7 @@ __all__ = [
     "BatchNorm1d", "LayerNorm", "Dropout", "Embedding", "Residual", "ResidualBlock",
     "MSELoss", "SumSquaredError", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "SoftmaxCrossEntropy",
+    "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
     "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "MultiheadAttention", "TransformerEncoderLayer", "PositionalEncoding", "LearnedPositionalEncoding",
     "sinusoidal_positional_encoding",

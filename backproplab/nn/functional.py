@@ -15,11 +15,14 @@ from ..tensor import Tensor, _apply, where
 from ._device import array_like
 from .softmax_cross_entropy import SoftmaxCrossEntropy
 from .attention import scaled_dot_product_attention
+from .conv import conv1d, conv2d
+from .pooling import avg_pool2d, max_pool2d
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "mse_loss", "sum_squared_error",
     "binary_cross_entropy_with_logits", "cross_entropy", "one_hot",
     "scaled_dot_product_attention",
+    "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -8,10 +8,11 @@ from .elementwise import Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Tanh, Sigmoid, 
 from .reduce import Sum, Max
 from .movement import Expand, Reshape, Permute, Index, Gather, Concatenate
 from .matmul import MatMul
+from .conv import Conv2d, MaxPool2d
 from .softmax import Softmax
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Tanh", "Sigmoid", "Relu",
     "Where", "Cast", "Sum", "Max", "Expand", "Reshape", "Permute", "Index", "Gather", "Concatenate",
-    "MatMul", "Softmax",
+    "MatMul", "Softmax", "Conv2d", "MaxPool2d",
 ]

@@ -1,0 +1,256 @@
+"""Convolution and max pooling on NCHW arrays: the primitives behind ``nn.Conv2d``,
+``nn.Conv1d``, ``nn.MaxPool2d`` and (composed from the convolution) ``nn.AvgPool2d``.
+
+Notation (the lesson's): input X (N, C, H, W), weight W (O, C/G, kH, kW), output
+Y (N, O, Ho, Wo); stride s, dilation d, padding p (X_p is X with p zeros around
+it), groups G (output channel o sees only the C/G input channels of its group).
+
+    Y[n, o, i, j] = sum_{c, a, b} W[o, c, a, b] X_p[n, g(o) C/G + c, s i + d a, s j + d b]
+    Ho = floor((H + p_top + p_bottom - d (kH - 1) - 1) / s) + 1     (Wo alike)
+
+This is a cross-correlation, as in every deep-learning library ("convolution" by
+convention). It is computed as one matrix product (im2col): ``windows`` lists
+the receptive field of every output pixel, X_win (N, C, Ho, Wo, kH, kW), whose
+rows become the columns matrix (N Ho Wo, C/G kH kW); then Y = cols @ W_mat^T.
+No Python loop runs over examples or pixels: NumPy and CuPy get the windows as a
+strided view (``backend.sliding_window_view``), other array libraries (the
+array standard has no strided views) from one slice per kernel offset (a, b).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autodiff import Function
+from ..backend import namespace, device_of, sliding_window_view
+
+__all__ = ["Conv2d", "MaxPool2d", "pad2d", "windows", "windows_adjoint", "output_size"]
+
+
+def output_size(size, kernel, stride, dilation, pad_before, pad_after):
+    """Number of window positions along one axis: floor((size + p - d (k - 1) - 1) / s) + 1."""
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _channels_last(x) -> bool:
+    """True for an (N, C, H, W) array whose memory holds the C channels of a pixel side
+    by side (the layout the convolution below produces). Only NumPy and CuPy report
+    strides; other libraries count as NCHW."""
+    strides = getattr(x, "strides", None)
+    return strides is not None and x.shape[1] > 1 and strides[1] < min(strides[2:])
+
+
+def _full(x, shape, value):
+    """An (N, C, H, W) array of ``value`` in the memory layout of ``x``: elementwise
+    work between arrays of one layout runs along contiguous memory."""
+    xp = namespace(x)
+    if _channels_last(x):
+        n, c, h, w = shape
+        out = xp.full((n, h, w, c), value, dtype=x.dtype, device=device_of(x))
+        return xp.permute_dims(out, (0, 3, 1, 2))
+    return xp.full(shape, value, dtype=x.dtype, device=device_of(x))
+
+
+def pad2d(x, pads, value=0.0):
+    """X (N, C, H, W) with ``pads`` = (top, bottom, left, right) rows/columns of ``value``
+    around it (zeros for a convolution, -inf for max pooling)."""
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    out = _full(x, (n, c, h + top + bottom, w + left + right), value)
+    out[:, :, top : top + h, left : left + w] = x
+    return out
+
+
+def _offset_slices(a, b, out_hw, stride, dilation):
+    # the (H, W) slices of X_p that kernel offset (a, b) meets at the Ho x Wo output positions
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    return (
+        slice(dh * a, dh * a + sh * (ho - 1) + 1, sh),
+        slice(dw * b, dw * b + sw * (wo - 1) + 1, sw),
+    )
+
+
+def windows(x, kernel, stride, dilation):
+    """X_win[n, c, i, j, a, b] = X[n, c, s i + d a, s j + d b]: the (kH, kW) receptive
+    field of every output position (i, j) of an (N, C, H, W) array, shape
+    (N, C, Ho, Wo, kH, kW). A read-only strided view on NumPy and CuPy; elsewhere a
+    new array stacked from kH kW slices."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    view = sliding_window_view(x, (span_h, span_w), axis=(2, 3))
+    if view is not None:
+        return view[:, :, ::sh, ::sw, ::dh, ::dw]
+    xp = namespace(x)
+    n, c, h, w = x.shape
+    ho, wo = (h - span_h) // sh + 1, (w - span_w) // sw + 1
+    pieces = [x[(slice(None), slice(None)) + _offset_slices(a, b, (ho, wo), stride, dilation)]
+              for a in range(kh) for b in range(kw)]
+    return xp.reshape(xp.stack(pieces, axis=-1), (n, c, ho, wo, kh, kw))
+
+
+def windows_adjoint(g_win, shape, stride, dilation):
+    """The backward of ``windows``: every window entry's gradient is added back to the
+    pixel it was read from (a pixel in several windows gets the sum). g_win
+    (N, C, Ho, Wo, kH, kW) -> (N, C, H, W) = ``shape``; one slice-add per kernel offset."""
+    n, c, ho, wo, kh, kw = g_win.shape
+    out = _full(g_win[:, :, :, :, 0, 0], shape, 0)
+    for a in range(kh):
+        for b in range(kw):
+            key = (slice(None), slice(None)) + _offset_slices(a, b, (ho, wo), stride, dilation)
+            out[key] += g_win[:, :, :, :, a, b]
+    return out
+
+
+def _crop(x, shape, pads):
+    top, _, left, _ = pads
+    if x.shape == tuple(shape):
+        return x
+    return x[:, :, top : top + shape[2], left : left + shape[3]]
+
+
+class Conv2d(Function):
+    """Y = conv2d(X, W): X (N, C, H, W), W (O, C/G, kH, kW) -> Y (N, O, Ho, Wo).
+
+    Forward, per group g (im2col; P = N Ho Wo output pixels, K = C/G kH kW):
+        cols  = X_win as a matrix (P, K), row p the receptive field of output pixel p
+        Y_mat = cols @ W_mat^T           W_mat = W as a matrix (O/G, K); Y_mat (P, O/G)
+
+    Backward: the gradient of a convolution is again a convolution.
+        dW[o, c, a, b] = sum_{n, i, j} dY[n, o, i, j] X_p[n, c, s i + d a, s j + d b]
+            a correlation of the input X with dY (dY plays the kernel, with dilation s);
+            as matrices dW_mat = dY_mat^T @ cols, shape (O/G, K).
+        dX[n, c, y, x] = sum_{o, a, b} dY[n, o, (y - d a) / s, (x - d b) / s] W[o, c, a, b]
+            (terms with a fraction left out): a full convolution of dY (zeros inserted
+            between its entries for stride s, padded by d (k - 1) - p) with the flipped
+            kernel W[:, :, ::-1, ::-1], input and output channels swapped (the
+            transposed convolution). As matrices dcols = dY_mat @ W_mat (P, K), and
+            ``windows_adjoint`` adds each row back onto the pixels it was read from.
+
+    pads: (top, bottom, left, right). Saves the padded input (for dW) and the weight
+    (for dX), each only when that gradient is needed, never the (P, K) columns.
+
+    Memory layout (speed only; the values do not depend on it): Y is returned as an
+    (N, O, Ho, Wo) view of an (N, Ho, Wo, O) array, the matmul's own output. An input
+    in that channels-last layout is read into cols in (kH, kW, C/G) order, an NCHW
+    one as K rows of P (C/G, kH, kW order): either way the copy runs along
+    contiguous memory.
+    """
+
+    def forward(self, x, w, stride, pads, dilation, groups):
+        xp = namespace(x, w)
+        n = x.shape[0]
+        o, cg, kh, kw = w.shape
+        og = o // groups
+        xpad = pad2d(x, pads)
+        win = windows(xpad, (kh, kw), stride, dilation)  # (N, C, Ho, Wo, kH, kW)
+        ho, wo = win.shape[2], win.shape[3]
+        channels_last = _channels_last(xpad)
+        self.geometry = (x.shape, xpad.shape, (kh, kw), stride, pads, dilation, groups, (ho, wo), channels_last)
+        w_mat = _weight_matrix(xp, w, groups, channels_last)  # (G, O/G, K)
+        if self.needs_input_grad[1]:
+            self.xpad = xpad
+        if self.needs_input_grad[0]:
+            self.w_mat = w_mat
+        y = _columns(xp, win, groups, channels_last) @ w_mat.mT  # (G, P, O/G)
+        y = xp.permute_dims(xp.reshape(y, (groups, n, ho, wo, og)), (1, 0, 4, 2, 3))
+        return xp.reshape(y, (n, o, ho, wo))
+
+    def backward(self, g):
+        xp = namespace(g)
+        x_shape, xpad_shape, kernel, stride, pads, dilation, groups, (ho, wo), channels_last = self.geometry
+        n, o = g.shape[:2]
+        c = x_shape[1]
+        og, cg = o // groups, c // groups
+        g_mat = xp.reshape(g, (n, groups, og, ho, wo))
+        g_mat = xp.reshape(xp.permute_dims(g_mat, (1, 0, 3, 4, 2)), (groups, n * ho * wo, og))  # (G, P, O/G)
+        dx = dw = None
+        if self.needs_input_grad[1]:
+            cols = _columns(xp, windows(self.xpad, kernel, stride, dilation), groups, channels_last)
+            dw = g_mat.mT @ cols  # (G, O/G, K)
+            k_shape = tuple(kernel) + (cg,) if channels_last else (cg,) + tuple(kernel)
+            dw = xp.reshape(dw, (o,) + k_shape)
+            if channels_last:
+                dw = xp.permute_dims(dw, (0, 3, 1, 2))
+        if self.needs_input_grad[0]:
+            if channels_last:  # (G, P, K), K in (kH, kW, C/G) order
+                dcols = xp.reshape(g_mat @ self.w_mat, (groups, n, ho, wo) + tuple(kernel) + (cg,))
+                dcols = xp.permute_dims(dcols, (1, 0, 6, 2, 3, 4, 5))
+            else:  # (G, K, P), K in (C/G, kH, kW) order: rows run along NCHW memory
+                dcols = xp.reshape(self.w_mat.mT @ g_mat.mT, (groups, cg) + tuple(kernel) + (n, ho, wo))
+                dcols = xp.permute_dims(dcols, (4, 0, 1, 5, 6, 2, 3))
+            dcols = xp.reshape(dcols, (n, c, ho, wo) + tuple(kernel))
+            dx = _crop(windows_adjoint(dcols, xpad_shape, stride, dilation), x_shape, pads)
+        return dx, dw
+
+
+def _weight_matrix(xp, w, groups, channels_last):
+    """W (O, C/G, kH, kW) -> W_mat (G, O/G, K), K in the order ``_columns`` uses."""
+    o, cg, kh, kw = w.shape
+    if channels_last:
+        w = xp.permute_dims(w, (0, 2, 3, 1))
+    return xp.reshape(w, (groups, o // groups, cg * kh * kw))
+
+
+def _columns(xp, win, groups, channels_last):
+    """X_win (N, C, Ho, Wo, kH, kW) -> cols (G, P, K), P = N Ho Wo, K = C/G kH kW:
+    im2col, the one copy. For a channels-last input K runs (kH, kW, C/G) and cols is
+    a (G, P, K) array; for NCHW, K runs (C/G, kH, kW) and cols is the transposed
+    view of a (G, K, P) array."""
+    n, c, ho, wo, kh, kw = win.shape
+    win = xp.reshape(win, (n, groups, c // groups, ho, wo, kh, kw))
+    k = (c // groups) * kh * kw
+    if channels_last:
+        return xp.reshape(xp.permute_dims(win, (1, 0, 3, 4, 5, 6, 2)), (groups, n * ho * wo, k))
+    return xp.reshape(xp.permute_dims(win, (1, 2, 5, 6, 0, 3, 4)), (groups, k, n * ho * wo)).mT
+
+
+def _index_dtype(xp, count):
+    for name, top in (("int8", 127), ("int16", 32767)):
+        if count <= top:
+            return getattr(xp, name)
+    return xp.int32
+
+
+class MaxPool2d(Function):
+    """Y[n, c, i, j] = max_{a, b} X_p[n, c, s i + d a, s j + d b], X (N, C, H, W) ->
+    Y (N, C, Ho, Wo), X_p padded with -inf.
+
+    dX: each window's winner (its first maximum, row by row, as PyTorch picks it)
+    gets that window's dY; every other entry of the window gets 0. A pixel that
+    wins several overlapping windows gets the sum. Saves only the winner's offset
+    k = a kW + b per output (int8 for kernels of up to 127 entries).
+    """
+
+    def forward(self, x, kernel, stride, pads, dilation):
+        xp = namespace(x)
+        win = windows(pad2d(x, pads, -math.inf), kernel, stride, dilation)
+        kh, kw = kernel
+        best = win[:, :, :, :, 0, 0]
+        winner = xp.zeros_like(best, dtype=_index_dtype(xp, kh * kw))
+        for k in range(1, kh * kw):
+            piece = win[:, :, :, :, k // kw, k % kw]
+            # k exceeds every earlier offset, so max(winner, k) picks k where piece wins
+            winner = xp.maximum(winner, k * xp.astype(piece > best, winner.dtype))
+            best = xp.maximum(best, piece)
+        self.winner = winner
+        self.geometry = (x, kernel, stride, pads, dilation)
+        return best if kh * kw > 1 else xp.asarray(best, copy=True)
+
+    def backward(self, g):
+        xp = namespace(g)
+        x, (kh, kw), stride, pads, dilation = self.geometry
+        n, c, h, w = x.shape
+        top, bottom, left, right = pads
+        dxpad = _full(x, (n, c, h + top + bottom, w + left + right), 0)
+        # windows that do not overlap write disjoint pixels: assign instead of add
+        overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, (kh, kw)))
+        for k in range(kh * kw):
+            key = (slice(None), slice(None)) + _offset_slices(k // kw, k % kw, g.shape[2:], stride, dilation)
+            routed = g * xp.astype(self.winner == k, g.dtype)
+            if overlap:
+                dxpad[key] += routed
+            else:
+                dxpad[key] = routed
+        return (_crop(dxpad, x.shape, pads),)
