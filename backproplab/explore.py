@@ -4,14 +4,15 @@
     flow = gradient_flow(depth=20, activation="sigmoid", init="xavier", residual=False)
     flow.grad_norms        # ||dL/dW_l|| for l = 1..depth, the first layer first
     plot_gradient_flow([flow, ...])
+    gradient_flow_figure(depth=20, activation="sigmoid")   # the explorer's picture, static
     gradient_flow_explorer()   # ipywidgets: depth, activation, init, residual, norm
 
 The network is ``depth`` blocks of width D, each ``h_l = act(norm(h_{l-1} W_l + b_l))``
 (``norm`` optional), or with ``residual=True`` ``h_l = h_{l-1} + act(norm(h_{l-1} W_l + b_l))``.
 The input X (N, D) and an upstream gradient G = dL/dh_depth (N, D) are standard normal
 numbers drawn from the seed; the loss ``L = sum(h_depth * G) / N`` makes ``backward()``
-carry exactly that G down through the blocks, so what the norms show is the network's
-own effect on the gradient, not that of a particular task.
+start from dL/dh_depth = G / N (each example's share of G), so what the norms show is the
+network's own effect on the gradient, not that of a particular task.
 
 matplotlib and ipywidgets are imported inside the functions that draw, so importing
 this module stays light.
@@ -28,7 +29,8 @@ from . import nn
 from .tensor import Tensor
 
 __all__ = ["ACTIVATIONS", "INITS", "NORMS", "GradientFlow", "deep_net", "init_weight",
-           "gradient_flow", "plot_gradient_flow", "gradient_flow_explorer"]
+           "gradient_flow", "plot_gradient_flow", "gradient_flow_figure",
+           "gradient_flow_explorer"]
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 # name -> (what it is, std of W as a function of (fan_in, fan_out))
@@ -173,43 +175,63 @@ def plot_gradient_flow(flows, ax=None, what="grad_norms", title=None):
     return ax
 
 
+def gradient_flow_figure(depth=20, activation="sigmoid", init="xavier", residual=False,
+                         norm=None, width=64, batch=128, seed=0):
+    """The explorer's picture as a static matplotlib figure: the gradient norm per layer
+    (left) and the activation std per layer (right) of ``gradient_flow(...)`` with these
+    settings, the ratio ||dL/dW_1|| / ||dL/dW_depth|| in the title. Returns the figure
+    (closed for pyplot, so a notebook shows it once: as the cell's value or with display)."""
+    import matplotlib.pyplot as plt
+
+    flow = gradient_flow(depth=depth, width=width, activation=activation, init=init,
+                         residual=residual, norm=norm, batch=batch, seed=seed)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=72)
+    plot_gradient_flow(flow, left, "grad_norms")
+    plot_gradient_flow(flow, right, "activation_std")
+    fig.suptitle(f"{flow.label}, depth {len(flow.grad_norms)}: ||dL/dW_1|| / "
+                 f"||dL/dW_{len(flow.grad_norms)}|| = {flow.ratio:.2g}", fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def gradient_flow_explorer(depth=20, activation="sigmoid", init="xavier", residual=False,
                            norm=None, width=64, batch=128, seed=0):
-    """An ipywidgets panel (depth, activation, init, residual, norm) that redraws the
-    per-layer gradient norms and activation stds whenever a control changes.
+    """An ipywidgets panel (depth, activation, init, residual, norm) that redraws
+    ``gradient_flow_figure`` whenever a control changes.
 
     Returns ``(panel, update)``. Display ``panel`` in a live kernel. ``update(**settings)``
-    sets the controls to ``settings`` (e.g. ``update(depth=30, residual=True)``), redraws
-    the panel's plot once and returns the matplotlib figure, which a notebook can also
-    show as a static picture for readers without a live kernel.
+    sets the panel's controls to ``settings`` (e.g. ``update(depth=30, residual=True)``),
+    redraws its plot once and returns the figure; it changes what the panel shows, so a
+    notebook that wants a picture of other settings beside the panel should call
+    ``gradient_flow_figure`` instead. Without a kernel (GitHub, nbviewer) a widget shows
+    only its text form, so a lesson saves a static ``gradient_flow_figure`` beside it.
+    The norm control reads "none" for no normalisation (``norm=None``).
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     from IPython.display import display
 
+    norm_options = [("none", "none"), ("LayerNorm", "layernorm"), ("BatchNorm", "batchnorm")]
+    _choice("norm", norm, NORMS)
     controls = {
         "depth": widgets.IntSlider(value=depth, min=2, max=50, description="depth"),
         "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation,
                                        description="activation"),
         "init": widgets.Dropdown(options=list(INITS), value=init, description="init"),
         "residual": widgets.Checkbox(value=residual, description="residual"),
-        "norm": widgets.Dropdown(options=[("none", None), ("LayerNorm", "layernorm"),
-                                          ("BatchNorm", "batchnorm")], value=norm,
-                                 description="norm"),
+        # a Dropdown whose value is None shows a blank: the control holds "none" instead
+        "norm": widgets.Dropdown(options=norm_options, value=norm or "none", description="norm"),
     }
     output = widgets.Output()
     setting_many = [False]  # while update() sets several controls, redraw once at the end
 
+    def settings_now():
+        values = {name: c.value for name, c in controls.items()}
+        values["norm"] = None if values["norm"] == "none" else values["norm"]
+        return values
+
     def draw():
-        flow = gradient_flow(width=width, batch=batch, seed=seed,
-                             **{name: c.value for name, c in controls.items()})
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=72)
-        plot_gradient_flow(flow, left, "grad_norms")
-        plot_gradient_flow(flow, right, "activation_std")
-        fig.suptitle(f"{flow.label}, depth {len(flow.grad_norms)}: ||dL/dW_1|| / "
-                     f"||dL/dW_{len(flow.grad_norms)}|| = {flow.ratio:.2g}", fontsize=10)
-        fig.tight_layout()
-        plt.close(fig)  # shown through the Output widget only, not again by the backend
+        fig = gradient_flow_figure(width=width, batch=batch, seed=seed, **settings_now())
         with output:
             output.clear_output(wait=True)
             display(fig)
@@ -220,6 +242,9 @@ def gradient_flow_explorer(depth=20, activation="sigmoid", init="xavier", residu
         if unknown:
             raise ValueError(f"gradient_flow_explorer: unknown settings {unknown}; use "
                              f"{list(controls)}")
+        if "norm" in settings:
+            _choice("norm", settings["norm"], NORMS)
+            settings["norm"] = settings["norm"] or "none"
         setting_many[0] = True
         try:
             for name, value in settings.items():
@@ -232,8 +257,13 @@ def gradient_flow_explorer(depth=20, activation="sigmoid", init="xavier", residu
         if not setting_many[0]:
             draw()
 
+    class ExplorerPanel(widgets.VBox):
+        def __repr__(self):  # what a page without a kernel shows in the widget's place
+            return "gradient-flow explorer: its controls need a kernel (static figure below)"
+
     for control in controls.values():
         control.observe(on_change, names="value")
-    panel = widgets.VBox([widgets.HBox(list(controls.values())[:3]),
-                          widgets.HBox(list(controls.values())[3:]), output])
+    panel = ExplorerPanel([widgets.HBox(list(controls.values())[:3]),
+                           widgets.HBox(list(controls.values())[3:]), output])
+    draw()  # the panel opens showing its starting settings
     return panel, update

@@ -209,16 +209,46 @@ def test_explorer_update_sets_controls_and_redraws_once(monkeypatch):
     monkeypatch.setattr(explore, "gradient_flow",
                         lambda **kw: calls.append(kw) or real(**kw))
     panel, update = explore.gradient_flow_explorer(depth=6)
+    assert len(calls) == 1 and calls[0]["depth"] == 6  # it opens showing its start
     fig = update(depth=8, activation="relu", init="he", residual=True)
-    assert len(calls) == 1
-    assert calls[0]["depth"] == 8 and calls[0]["residual"] is True
+    assert len(calls) == 2
+    assert calls[1]["depth"] == 8 and calls[1]["residual"] is True
     assert "relu, he, residual" in fig._suptitle.get_text()
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="unknown settings"):
         update(width=3)
     depth_slider = panel.children[0].children[0]
     depth_slider.value = 5  # what moving the slider in a live kernel does
-    assert len(calls) == 2 and calls[1]["depth"] == 5 and calls[1]["activation"] == "relu"
+    assert len(calls) == 3 and calls[2]["depth"] == 5 and calls[2]["activation"] == "relu"
+
+
+def test_explorer_norm_control_reads_none_and_maps_to_no_norm(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    calls = []
+    real = explore.gradient_flow
+    monkeypatch.setattr(explore, "gradient_flow",
+                        lambda **kw: calls.append(kw) or real(**kw))
+    panel, update = explore.gradient_flow_explorer(depth=4)
+    norm = panel.children[1].children[1]
+    assert norm.description == "norm" and norm.label == "none"  # not blank
+    assert calls[-1]["norm"] is None
+    update(norm="layernorm")
+    assert norm.label == "LayerNorm" and calls[-1]["norm"] == "layernorm"
+    update(norm=None)
+    assert norm.label == "none" and calls[-1]["norm"] is None
+    with pytest.raises(ValueError, match="norm"):
+        update(norm="groupnorm")
+    assert "static figure" in repr(panel) and len(repr(panel)) < 110  # what a page without a kernel shows
+
+
+def test_gradient_flow_figure_leaves_the_explorer_alone():
+    pytest.importorskip("ipywidgets")
+    panel, update = explore.gradient_flow_explorer(depth=6)
+    depth_slider = panel.children[0].children[0]
+    fig = explore.gradient_flow_figure(depth=9, activation="tanh", residual=True)
+    assert depth_slider.value == 6
+    assert "tanh, xavier, residual, depth 9" in fig._suptitle.get_text()
+    assert [ax.get_xlabel() for ax in fig.axes] == ["layer l (1 = next to the input)"] * 2
 
 
 def test_sweeps_to_reads_looser_criteria_off_one_run():
