@@ -129,15 +129,17 @@ GRAPHS = {
 }
 
 
-def example_graph(value_cls, name):
+def example_graph(value_cls, name, rng=None):
     """The graph ``name`` of ``GRAPHS`` built with ``value_cls``; returns its output node.
 
     value_cls: a Value class with ``Value(data, label=...)``, ``+``, ``*`` (and for some
     graphs ``exp``, ``tanh``, ``** k``). Every node made here has a distinct label, so
-    gradients can be compared between two engines by label.
+    gradients can be compared between two engines by label. rng: when given, every leaf
+    gets a value drawn uniformly from [-1.5, 1.5] instead of the graph's fixed one (the
+    same generator state gives the same graph in both engines).
     """
     def leaf(data, label):
-        return value_cls(data, label=label)
+        return value_cls(data if rng is None else float(rng.uniform(-1.5, 1.5)), label=label)
 
     def named(node, label):
         node.label = label

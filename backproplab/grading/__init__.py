@@ -1,13 +1,15 @@
 """Auto-grading of exercise notebooks.
 
-Check cells call the helpers exported here (``check_function``, ``check_value``,
-``check_true``); ``backproplab exercises`` generates exercise notebooks from solutions
-(:mod:`.generate`); ``backproplab grade`` rebuilds each submission from its exercise
-notebook, runs it in a kernel of the grader's own Python and reports per exercise
-(:mod:`.submission`, :mod:`.runner`, :mod:`.grader`, :mod:`.report`). Only the check helpers are imported here, so a
-check cell does not pay for the grader's imports.
+A check cell calls the notebook's ``check`` (made by :func:`checker` in the setup cell);
+its cases, observation and verdict are described by a :class:`~.spec.Spec` in
+:mod:`.course`. ``backproplab exercises`` generates exercise notebooks from solutions
+(:mod:`.generate`); ``backproplab grade`` grades hand-ins in stages: read and rebuild
+(:mod:`.submission`), flag (:mod:`.flags`), run sandboxed (:mod:`.sandbox`,
+:mod:`.runner`: the student's side, which only observes, :mod:`.observe`), judge
+(:mod:`.judge`, in the grading process) and report (:mod:`.report`). Only the check
+helpers are imported here, so a check cell does not pay for the grader's imports.
 """
 
-from .checks import ExerciseFailure, check_function, check_true, check_value, to_numpy
+from .checks import checker, run_check
 
-__all__ = ["ExerciseFailure", "check_function", "check_value", "check_true", "to_numpy"]
+__all__ = ["checker", "run_check"]

@@ -1,0 +1,81 @@
+"""Checks of exercise notebook 05_layers: references in backproplab.manual."""
+
+import numpy as np
+
+from ... import manual
+from ..spec import Spec
+
+REFERENCES = ("backproplab",)
+
+
+def _relu_cases(rng):
+    return [(rng.standard_normal((4, 6)), rng.standard_normal((4, 6))),
+            (rng.standard_normal((3, 2, 5)), rng.standard_normal((3, 2, 5))),
+            (rng.standard_normal((2, 5)),
+             np.where(rng.random((2, 5)) < 0.4, 0.0, rng.standard_normal((2, 5))))]
+
+
+def _run_layer(subjects, x, w, b, dout):
+    layer = subjects[0](w, b)
+    out, cache = layer.forward(x)
+    return (out, *layer.backward(dout, cache))
+
+
+def _layer_cases(rng):
+    return [(rng.standard_normal((n, d_in)), rng.standard_normal((d_in, d_out)),
+             rng.standard_normal(d_out), rng.standard_normal((n, d_out)))
+            for n, d_in, d_out in [(5, 4, 3), (1, 2, 6), (6, 3, 3)]]
+
+
+def _flatten(grads):
+    if not isinstance(grads, (list, tuple)) or not all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in grads):
+        raise TypeError("mlp_backward must return a list of (dw, db) pairs, one per Linear "
+                        "layer")
+    return tuple(g for pair in grads for g in pair)
+
+
+def _mlp_grads(subjects, x, y, params):
+    mlp_backward, build_mlp, mlp_forward = subjects
+    layers = build_mlp(params)
+    scores, caches = mlp_forward(layers, x)
+    _, dscores = manual.softmax_cross_entropy(scores, y)
+    return _flatten(mlp_backward(layers, dscores, caches))
+
+
+def _mlp_cases(rng):
+    cases = []
+    for n, sizes in [(7, (5, 8, 6, 3)), (1, (4, 3, 3, 2))]:
+        params = [(rng.standard_normal((d_in, d_out)), rng.standard_normal(d_out))
+                  for d_in, d_out in zip(sizes[:-1], sizes[1:])]
+        cases.append((rng.standard_normal((n, sizes[0])), rng.integers(0, sizes[-1], size=n),
+                      params))
+    return cases
+
+
+SPECS = [
+    Spec("relu_backward", "relu_backward", 3, _relu_cases, subject="relu_backward",
+         reference=manual.relu_backward, names="dx", arg_names=("dout", "x"), seed=50,
+         regions={"where x < 0": lambda dout, x: x < 0, "where x > 0": lambda dout, x: x > 0,
+                  "where x == 0 (the slope there is taken to be 0)": lambda dout, x: x == 0,
+                  "where x <= 0": lambda dout, x: x <= 0}),
+    Spec("sigmoid_backward", "sigmoid_backward", 2,
+         lambda rng: [(rng.standard_normal(s), manual.sigmoid_forward(3 * rng.standard_normal(s)))
+                      for s in [(4, 6), (5,), (2, 3, 4)]],
+         subject="sigmoid_backward", reference=manual.sigmoid_backward, names="dx",
+         arg_names=("dout", "out"), seed=51),
+    Spec("tanh_backward", "tanh_backward", 2,
+         lambda rng: [(rng.standard_normal(s), np.tanh(2 * rng.standard_normal(s)))
+                      for s in [(4, 6), (7,), (2, 2, 3)]],
+         subject="tanh_backward", reference=manual.tanh_backward, names="dx",
+         arg_names=("dout", "out"), seed=52),
+    Spec("linear_layer", "linear_layer", 3, _layer_cases, subject="Linear", observe=_run_layer,
+         reference=lambda x, w, b, dout: (manual.linear_forward(x, w, b),
+                                          *manual.linear_backward(dout, x, w)),
+         names=("out", "dx", "dw", "db"), arg_names=("x", "w", "b", "dout"), seed=53),
+    Spec("mlp_backward", "mlp_backward", 3, _mlp_cases, subject="mlp_backward",
+         observe=_mlp_grads,
+         reference=lambda x, y, params: _flatten(manual.mlp_loss_and_grads(x, y, params)[1]),
+         names=("dW1", "db1", "dW2", "db2", "dW3", "db3"), arg_names=("x", "y", "params"),
+         seed=54),
+]
