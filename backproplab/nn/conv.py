@@ -99,13 +99,14 @@ def _conv2d(x, weight, bias, stride, padding, dilation, groups, what, dims=("H",
             f"dilation {_size(dilation, dims)}), more than the padded input's "
             f"{_size(padded, dims)} (input shape {shown}, padding {_size(pads[::2], dims)})"
         )
-    backend.check_same_device(what, x.data, weight.data)
-    y = _apply(ops.Conv2d, x, weight, stride=stride, pads=pads, dilation=dilation, groups=groups)
+    inputs = (x, weight)
     if bias is not None:
         bias = as_tensor(bias, what)
         if bias.shape != (out_channels,):
             raise ValueError(f"{what}: bias must have shape ({out_channels},), got {bias.shape}")
-        y = y + bias.reshape(1, out_channels, 1, 1)
+        inputs += (bias,)
+    backend.check_same_device(what, *(t.data for t in inputs))
+    y = _apply(ops.Conv2d, *inputs, stride=stride, pads=pads, dilation=dilation, groups=groups)
     return y.reshape(y.shape[1:]) if unbatched else y
 
 

@@ -24,7 +24,7 @@ import math
 from ..autodiff import Function
 from ..backend import namespace, device_of, sliding_window_view
 
-__all__ = ["Conv2d", "MaxPool2d", "pad2d", "windows", "windows_adjoint", "output_size"]
+__all__ = ["Conv2d", "MaxPool2d", "pad2d", "windows", "output_size"]
 
 
 def output_size(size, kernel, stride, dilation, pad_before, pad_after):
@@ -44,11 +44,14 @@ def _full(x, shape, value):
     """An (N, C, H, W) array of ``value`` in the memory layout of ``x``: elementwise
     work between arrays of one layout runs along contiguous memory."""
     xp = namespace(x)
-    if _channels_last(x):
-        n, c, h, w = shape
-        out = xp.full((n, h, w, c), value, dtype=x.dtype, device=device_of(x))
-        return xp.permute_dims(out, (0, 3, 1, 2))
-    return xp.full(shape, value, dtype=x.dtype, device=device_of(x))
+    n, c, h, w = shape
+    channels_last = _channels_last(x)
+    order = (n, h, w, c) if channels_last else tuple(shape)
+    if value == 0:  # zeros come from the allocator already cleared, without a pass over them
+        out = xp.zeros(order, dtype=x.dtype, device=device_of(x))
+    else:
+        out = xp.full(order, value, dtype=x.dtype, device=device_of(x))
+    return xp.permute_dims(out, (0, 3, 1, 2)) if channels_last else out
 
 
 def pad2d(x, pads, value=0.0):
@@ -90,19 +93,6 @@ def windows(x, kernel, stride, dilation):
     return xp.reshape(xp.stack(pieces, axis=-1), (n, c, ho, wo, kh, kw))
 
 
-def windows_adjoint(g_win, shape, stride, dilation):
-    """The backward of ``windows``: every window entry's gradient is added back to the
-    pixel it was read from (a pixel in several windows gets the sum). g_win
-    (N, C, Ho, Wo, kH, kW) -> (N, C, H, W) = ``shape``; one slice-add per kernel offset."""
-    n, c, ho, wo, kh, kw = g_win.shape
-    out = _full(g_win[:, :, :, :, 0, 0], shape, 0)
-    for a in range(kh):
-        for b in range(kw):
-            key = (slice(None), slice(None)) + _offset_slices(a, b, (ho, wo), stride, dilation)
-            out[key] += g_win[:, :, :, :, a, b]
-    return out
-
-
 def _crop(x, shape, pads):
     top, _, left, _ = pads
     if x.shape == tuple(shape):
@@ -111,7 +101,8 @@ def _crop(x, shape, pads):
 
 
 class Conv2d(Function):
-    """Y = conv2d(X, W): X (N, C, H, W), W (O, C/G, kH, kW) -> Y (N, O, Ho, Wo).
+    """Y = conv2d(X, W) + b: X (N, C, H, W), W (O, C/G, kH, kW), b (O,) or none ->
+    Y (N, O, Ho, Wo).
 
     Forward, per group g (im2col; P = N Ho Wo output pixels, K = C/G kH kW):
         cols  = X_win as a matrix (P, K), row p the receptive field of output pixel p
@@ -121,12 +112,19 @@ class Conv2d(Function):
         dW[o, c, a, b] = sum_{n, i, j} dY[n, o, i, j] X_p[n, c, s i + d a, s j + d b]
             a correlation of the input X with dY (dY plays the kernel, with dilation s);
             as matrices dW_mat = dY_mat^T @ cols, shape (O/G, K).
-        dX[n, c, y, x] = sum_{o, a, b} dY[n, o, (y - d a) / s, (x - d b) / s] W[o, c, a, b]
-            (terms with a fraction left out): a full convolution of dY (zeros inserted
-            between its entries for stride s, padded by d (k - 1) - p) with the flipped
-            kernel W[:, :, ::-1, ::-1], input and output channels swapped (the
-            transposed convolution). As matrices dcols = dY_mat @ W_mat (P, K), and
-            ``windows_adjoint`` adds each row back onto the pixels it was read from.
+        dX[n, c, y, x] = sum_{o, a, b} dY[n, o, (y + p - d a) / s, (x + p - d b) / s] W[o, c, a, b]
+            (only the terms whose indices are whole numbers in range): a full
+            convolution of dY with the flipped kernel, input and output channels
+            swapped, Wt[c, o, a, b] = W[o, c, kH-1-a, kW-1-b] (the transposed
+            convolution). Computed exactly so: dY with s - 1 zeros between its
+            entries, d (k - 1) zeros around them, convolved with Wt at stride 1 and
+            dilation d, by the same im2col and matmul as the forward pass.
+
+        db[o] = sum_{n, i, j} dY[n, o, i, j]   (the adjoint of copying b to every pixel)
+
+    The bias is part of the primitive for speed only: added in place to the matmul's
+    output it costs no extra array (composed, y + b would allocate and walk a second
+    array as large as Y).
 
     pads: (top, bottom, left, right). Saves the padded input (for dW) and the weight
     (for dX), each only when that gradient is needed, never the (P, K) columns.
@@ -138,51 +136,74 @@ class Conv2d(Function):
     contiguous memory.
     """
 
-    def forward(self, x, w, stride, pads, dilation, groups):
-        xp = namespace(x, w)
-        n = x.shape[0]
-        o, cg, kh, kw = w.shape
-        og = o // groups
+    def forward(self, x, w, b=None, *, stride, pads, dilation, groups):
         xpad = pad2d(x, pads)
-        win = windows(xpad, (kh, kw), stride, dilation)  # (N, C, Ho, Wo, kH, kW)
-        ho, wo = win.shape[2], win.shape[3]
-        channels_last = _channels_last(xpad)
-        self.geometry = (x.shape, xpad.shape, (kh, kw), stride, pads, dilation, groups, (ho, wo), channels_last)
-        w_mat = _weight_matrix(xp, w, groups, channels_last)  # (G, O/G, K)
+        self.geometry = (x.shape, xpad.shape, stride, pads, dilation, groups)
+        self.kernel = tuple(w.shape[2:])
         if self.needs_input_grad[1]:
             self.xpad = xpad
         if self.needs_input_grad[0]:
-            self.w_mat = w_mat
-        y = _columns(xp, win, groups, channels_last) @ w_mat.mT  # (G, P, O/G)
-        y = xp.permute_dims(xp.reshape(y, (groups, n, ho, wo, og)), (1, 0, 4, 2, 3))
-        return xp.reshape(y, (n, o, ho, wo))
+            self.w = w
+        return _correlate(xpad, w, b, stride, dilation, groups)
 
     def backward(self, g):
-        xp = namespace(g)
-        x_shape, xpad_shape, kernel, stride, pads, dilation, groups, (ho, wo), channels_last = self.geometry
-        n, o = g.shape[:2]
-        c = x_shape[1]
-        og, cg = o // groups, c // groups
-        g_mat = xp.reshape(g, (n, groups, og, ho, wo))
-        g_mat = xp.reshape(xp.permute_dims(g_mat, (1, 0, 3, 4, 2)), (groups, n * ho * wo, og))  # (G, P, O/G)
-        dx = dw = None
+        x_shape, xpad_shape, stride, pads, dilation, groups = self.geometry
+        dx = dw = db = None
         if self.needs_input_grad[1]:
-            cols = _columns(xp, windows(self.xpad, kernel, stride, dilation), groups, channels_last)
-            dw = g_mat.mT @ cols  # (G, O/G, K)
-            k_shape = tuple(kernel) + (cg,) if channels_last else (cg,) + tuple(kernel)
-            dw = xp.reshape(dw, (o,) + k_shape)
-            if channels_last:
-                dw = xp.permute_dims(dw, (0, 3, 1, 2))
+            dw = _weight_gradient(self.xpad, g, self.kernel, stride, dilation, groups)
         if self.needs_input_grad[0]:
-            if channels_last:  # (G, P, K), K in (kH, kW, C/G) order
-                dcols = xp.reshape(g_mat @ self.w_mat, (groups, n, ho, wo) + tuple(kernel) + (cg,))
-                dcols = xp.permute_dims(dcols, (1, 0, 6, 2, 3, 4, 5))
-            else:  # (G, K, P), K in (C/G, kH, kW) order: rows run along NCHW memory
-                dcols = xp.reshape(self.w_mat.mT @ g_mat.mT, (groups, cg) + tuple(kernel) + (n, ho, wo))
-                dcols = xp.permute_dims(dcols, (4, 0, 1, 5, 6, 2, 3))
-            dcols = xp.reshape(dcols, (n, c, ho, wo) + tuple(kernel))
-            dx = _crop(windows_adjoint(dcols, xpad_shape, stride, dilation), x_shape, pads)
-        return dx, dw
+            dx = _input_gradient(g, self.w, x_shape, xpad_shape, stride, pads, dilation, groups)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            db = namespace(g).sum(g, axis=(0, 2, 3))
+        return dx, dw, db
+
+
+def _correlate(xpad, w, b, stride, dilation, groups):
+    """Y (N, O, Ho, Wo) from a padded input (N, C, Hp, Wp), W (O, C/G, kH, kW) and a
+    bias b (O,) or None: cols (G, P, K) @ W_mat^T (G, K, O/G), one matmul (batched
+    over the G groups), + b added in place to the matmul's fresh output."""
+    xp = namespace(xpad, w)
+    n = xpad.shape[0]
+    o, cg, kh, kw = w.shape
+    win = windows(xpad, (kh, kw), stride, dilation)  # (N, C, Ho, Wo, kH, kW)
+    ho, wo = win.shape[2], win.shape[3]
+    channels_last = _channels_last(xpad)
+    y = _columns(xp, win, groups, channels_last) @ _weight_matrix(xp, w, groups, channels_last).mT
+    if b is not None:
+        y += xp.reshape(b, (groups, 1, o // groups))
+    y = xp.permute_dims(xp.reshape(y, (groups, n, ho, wo, o // groups)), (1, 0, 4, 2, 3))
+    return xp.reshape(y, (n, o, ho, wo))  # a view for G = 1
+
+
+def _weight_gradient(xpad, g, kernel, stride, dilation, groups):
+    """dW (O, C/G, kH, kW) = dY_mat^T @ cols per group: a correlation of X with dY."""
+    xp = namespace(g)
+    n, o, ho, wo = g.shape
+    cg = xpad.shape[1] // groups
+    channels_last = _channels_last(xpad)
+    g_mat = xp.reshape(g, (n, groups, o // groups, ho, wo))
+    g_mat = xp.reshape(xp.permute_dims(g_mat, (1, 0, 3, 4, 2)), (groups, n * ho * wo, o // groups))
+    dw = g_mat.mT @ _columns(xp, windows(xpad, kernel, stride, dilation), groups, channels_last)  # (G, O/G, K)
+    if channels_last:  # K ran (kH, kW, C/G)
+        return xp.permute_dims(xp.reshape(dw, (o,) + tuple(kernel) + (cg,)), (0, 3, 1, 2))
+    return xp.reshape(dw, (o, cg) + tuple(kernel))
+
+
+def _input_gradient(g, w, x_shape, xpad_shape, stride, pads, dilation, groups):
+    """dX (N, C, H, W): dY dilated by the stride and padded by d (k - 1), convolved
+    with the flipped, channel-swapped kernel (the transposed convolution)."""
+    xp = namespace(g, w)
+    n, o, ho, wo = g.shape
+    _, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw), (top, _, left, _) = stride, dilation, pads
+    eh, ew = dh * (kh - 1), dw * (kw - 1)
+    z = _full(g, (n, o, xpad_shape[2] + eh, xpad_shape[3] + ew), 0)
+    z[:, :, eh : eh + sh * (ho - 1) + 1 : sh, ew : ew + sw * (wo - 1) + 1 : sw] = g
+    # only the rows and columns of X itself, not of its padding
+    z = z[:, :, top : top + x_shape[2] + eh, left : left + x_shape[3] + ew]
+    w_t = xp.reshape(w, (groups, o // groups, cg, kh, kw))
+    w_t = xp.reshape(xp.permute_dims(w_t, (0, 2, 1, 3, 4)), (groups * cg, o // groups, kh, kw))
+    return _correlate(z, xp.flip(w_t, axis=(2, 3)), None, (1, 1), dilation, groups)
 
 
 def _weight_matrix(xp, w, groups, channels_last):
