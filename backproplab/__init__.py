@@ -11,11 +11,13 @@
     grading    the checks that exercise notebooks call, and the grader
 """
 
-from .autodiff import no_grad, enable_grad, is_grad_enabled
+from .autodiff import no_grad, enable_grad, is_grad_enabled, grad
 from .scalar import Value
 from .tensor import Tensor, tensor, zeros, ones, matmul, concatenate, stack, where
 from .gradcheck import gradcheck, numerical_gradient, GradcheckError
 from . import nn, optim, data, diagnostics, train
+from . import autograd
+from .checkpoint import checkpoint, checkpoint_sequential
 
 __version__ = "0.1.0"
 
@@ -32,6 +34,10 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "grad",
+    "autograd",
+    "checkpoint",
+    "checkpoint_sequential",
     "gradcheck",
     "numerical_gradient",
     "GradcheckError",

@@ -15,7 +15,7 @@ import contextvars
 
 from . import backend
 
-__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "backward"]
+__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "backward", "grad"]
 
 _grad_enabled = contextvars.ContextVar("backproplab_grad_enabled", default=True)
 
@@ -81,8 +81,12 @@ def topological_order(root):
     Iterative depth-first search with an explicit stack: deep graphs (a chain of
     100,000 ops) must not hit Python's recursion limit.
     """
+    return _topological_order([root])
+
+
+def _topological_order(roots):
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -112,60 +116,248 @@ def _is_view_or_shared(array, given) -> bool:
     return base is not None  # True for views, and for libraries without .base
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Accumulate d(root)/d(leaf) into ``.grad`` of every leaf that requires grad."""
+def _seed(root, grad, what, create_graph):
+    """dL/d(root) to start the walk from: ones for a one-element root, else ``grad``
+    checked against the root's shape and device. A Tensor when ``create_graph``."""
     if not root.requires_grad:
         raise RuntimeError(
-            "backward(): this tensor does not require grad: none of the tensors it was "
+            f"{what}: this tensor does not require grad: none of the tensors it was "
             "computed from has requires_grad=True, or it was computed under no_grad()"
         )
     xp = backend.namespace(root.data)
     if grad is None:
         if root.size != 1:
             raise RuntimeError(
-                f"backward() on a non-scalar tensor of shape {root.shape} needs an upstream "
-                f"gradient: call .backward(grad) with grad of shape {root.shape}, or reduce "
+                f"{what} on a non-scalar tensor of shape {root.shape} needs an upstream "
+                f"gradient: pass one of shape {root.shape}, or reduce "
                 "the tensor to a scalar first (for example .sum() or .mean())"
             )
         seed = xp.ones_like(root.data)
     else:
-        seed = grad.data if hasattr(grad, "_ctx") else grad
-        if not hasattr(seed, "shape"):
-            seed = xp.asarray(seed, dtype=root.data.dtype, device=backend.device_of(root.data))
+        if create_graph and hasattr(grad, "_ctx"):
+            seed = grad  # a Tensor: its own graph is kept (the double-vjp trick needs it)
+        else:
+            seed = grad.data if hasattr(grad, "_ctx") else grad
+            if not hasattr(seed, "shape"):
+                seed = xp.asarray(seed, dtype=root.data.dtype, device=backend.device_of(root.data))
         if tuple(seed.shape) != root.shape:
             raise ValueError(
-                f"backward(grad): grad has shape {tuple(seed.shape)}, but the tensor has "
+                f"{what}: grad has shape {tuple(seed.shape)}, but the tensor has "
                 f"shape {root.shape}; they must match"
             )
-        backend.check_same_device("backward(grad)", root.data, seed)
+        backend.check_same_device(what, root.data, seed.data if hasattr(seed, "_ctx") else seed)
         if seed.dtype != root.data.dtype:
-            seed = xp.astype(seed, root.data.dtype)
+            seed = seed.astype(root.data.dtype) if hasattr(seed, "_ctx") else xp.astype(seed, root.data.dtype)
+    if create_graph and not hasattr(seed, "_ctx"):
+        seed = _tensor()._wrap(seed)
+    return seed
 
-    order = topological_order(root)
-    grads = {id(root): seed}
+
+def backward(root, grad=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(root)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+    create_graph: run the backward itself as Tensor ops, so that each ``.grad`` is a
+        Tensor with a graph of its own (for gradients of gradients); it implies
+        retain_graph unless that is given.
+    inputs: accumulate into these tensors' ``.grad`` only (leaves or not).
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed(root, grad, "backward()", create_graph)
+    if inputs is None:
+        _run([root], [seed], retain_graph, create_graph)
+        return
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    found = _run([root], [seed], retain_graph, create_graph, wanted=inputs)
     given = {id(seed)}
-    for node in reversed(order):
-        g = grads.pop(id(node), None)
+    for t in {id(t): t for t in inputs}.values():
+        if id(t) in found:
+            _accumulate(t, found[id(t)], given, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, one per input, as ``torch.autograd.grad``.
+
+    Nothing is accumulated into any ``.grad``. With several outputs the result is the
+    gradient of sum_k sum(grad_outputs[k] * outputs[k]).
+
+    outputs: a Tensor or a sequence of Tensors.
+    inputs: a Tensor or a sequence of Tensors that require grad (leaves or not).
+    grad_outputs: dL/d(output) per output (None: ones, for one-element outputs only).
+        With create_graph a Tensor here keeps its own graph.
+    retain_graph: keep the graph for another pass (default: create_graph).
+    create_graph: record the backward pass, so that the gradients can be
+        differentiated again (Hessian-vector products, MAML, higher derivatives).
+    allow_unused: give None for an input that the outputs do not depend on
+        (by default that raises, as in PyTorch).
+    """
+    outputs = _as_tensors(outputs, "grad(outputs)")
+    inputs = _as_tensors(inputs, "grad(inputs)")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; "
+            "give one per output (None for a one-element output)"
+        )
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"grad(): inputs[{i}] (shape {t.shape}) does not require grad, so no "
+                "gradient is defined for it; create it with requires_grad=True"
+            )
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [
+        _seed(o, go, f"grad(outputs[{i}])", create_graph)
+        for i, (o, go) in enumerate(zip(outputs, grad_outputs))
+    ]
+    found = _run(outputs, seeds, retain_graph, create_graph, wanted=inputs)
+    result, given = [], {id(s) for s in seeds}
+    for i, t in enumerate(inputs):
+        g = found.get(id(t))
         if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad(): inputs[{i}] (shape {t.shape}) was not used to compute the "
+                    "outputs, so its gradient is undefined; pass allow_unused=True to "
+                    "get None for it"
+                )
+            result.append(None)
             continue
-        ctx = node._ctx
-        if ctx is None or node._retains_grad:
+        if not create_graph:
             if _is_view_or_shared(g, given):
-                g = xp.asarray(g, copy=True)
+                g = backend.namespace(g).asarray(g, copy=True)
             given.add(id(g))
-            if node.grad is None:
-                node.grad = g
+            g = _tensor()._wrap(g)
+        result.append(g)
+    return tuple(result)
+
+
+def _tensor():
+    from .tensor import Tensor  # tensor.py imports this module: import when first needed
+
+    return Tensor
+
+
+def _as_tensors(x, what):
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    for i, t in enumerate(items):
+        if not hasattr(t, "_ctx"):
+            raise TypeError(f"{what}[{i}]: expected a Tensor, got {type(t).__name__}")
+    if not items:
+        raise ValueError(f"{what}: needs at least one Tensor")
+    return items
+
+
+def _accumulate(node, g, given, create_graph):
+    """``node.grad += g``, never sharing memory with another gradient (see above)."""
+    if create_graph:  # a Tensor with a graph, as PyTorch stores it
+        if node.grad is None:
+            node.grad = g
+        else:
+            old = node.grad if hasattr(node.grad, "_ctx") else _tensor()._wrap(node.grad)
+            node.grad = old + g
+        return
+    if hasattr(node.grad, "_ctx"):  # a graph-carrying .grad from an earlier create_graph
+        node.grad = node.grad.data
+    if _is_view_or_shared(g, given):
+        g = backend.namespace(g).asarray(g, copy=True)
+    given.add(id(g))
+    if node.grad is None:
+        node.grad = g
+    else:
+        node.grad += g
+
+
+def _run(roots, seeds, retain_graph, create_graph, wanted=None):
+    """The reverse walk from ``roots`` with dL/d(root) = ``seeds``.
+
+    wanted=None: accumulate into ``.grad`` of every leaf (and of tensors that
+    retain_grad()); returns nothing. Otherwise return {id(t): dL/dt} for the
+    tensors in ``wanted`` and accumulate nothing; only the part of the graph
+    that leads to them is walked.
+    """
+    order = _topological_order(roots)
+    grads = {}
+    for root, seed in zip(roots, seeds):
+        prev = grads.get(id(root))
+        grads[id(root)] = seed if prev is None else prev + seed
+    given = {id(s) for s in seeds}
+    found, needed = {}, None
+    if wanted is not None:
+        want = {id(t) for t in wanted}
+        needed = set()
+        for node in order:  # inputs come first: one pass marks every node that leads to a wanted one
+            ctx = node._ctx
+            if id(node) in want or (ctx is not None and any(id(p) in needed for p in ctx.parents)):
+                needed.add(id(node))
+    token = _grad_enabled.set(True) if create_graph else None
+    try:
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            ctx = node._ctx
+            if needed is None:
+                if ctx is None or node._retains_grad:
+                    _accumulate(node, g, given, create_graph)
+                    if ctx is None:
+                        continue
             else:
-                node.grad += g
-            if ctx is None:
-                continue
-        input_grads = ctx.backward(g)
-        for parent, pg in zip(ctx.parents, input_grads):
-            if pg is None or not parent.requires_grad:
-                continue
-            if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
-                pg = xp.astype(pg, parent.data.dtype)
-            prev = grads.get(id(parent))
-            grads[id(parent)] = pg if prev is None else prev + pg
-        if not retain_graph:
-            ctx.release()
+                if id(node) in want:
+                    found[id(node)] = g
+                if ctx is None or not any(id(p) in needed for p in ctx.parents):
+                    continue
+            input_grads = _backward_with_graph(ctx, g) if create_graph else ctx.backward(g)
+            for parent, pg in zip(ctx.parents, input_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if needed is not None and id(parent) not in needed:
+                    continue
+                if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
+                    pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
+                prev = grads.get(id(parent))
+                grads[id(parent)] = pg if prev is None else prev + pg
+            if not retain_graph:
+                ctx.release()
+    finally:
+        if token is not None:
+            _grad_enabled.reset(token)
+    return found
+
+
+def _backward_with_graph(ctx, g):
+    """One op's backward as Tensor ops (create_graph=True).
+
+    The op's own code runs again, unchanged, on Tensors: its forward on the parent
+    Tensors (so that what it saves, inputs, outputs or anything derived from them,
+    is connected to the graph) and then its backward on the Tensor ``g``. Tensors
+    present an array namespace of their own (``backend.namespace``) whose functions
+    are Tensor ops, so the backward records itself. An op whose code calls a
+    function that namespace lacks still works first-order; here it raises.
+    """
+    name = type(ctx).__name__
+    if getattr(ctx, "backward_on_tensors", False):  # e.g. Checkpoint: records its graph itself
+        return ctx.backward(g)
+    params = getattr(ctx, "_params", None)
+    if params is None:
+        raise RuntimeError(
+            f"backward(create_graph=True) through {name}: the op was not recorded by a "
+            "Tensor method (tensor._apply), so its forward cannot be run again on Tensors"
+        )
+    fresh = object.__new__(type(ctx))
+    fresh.parents, fresh.needs_input_grad = ctx.parents, ctx.needs_input_grad
+    try:
+        fresh.forward(*ctx.parents, **params)
+        input_grads = fresh.backward(g)
+    except NotImplementedError as err:
+        raise RuntimeError(
+            f"backward(create_graph=True) through {name}: {err}. Its first-order backward "
+            "works; gradients of gradients through it need its forward and backward "
+            "written with the functions the Tensor namespace has"
+        ) from err
+    wrap = _tensor()._wrap
+    return tuple(pg if pg is None or hasattr(pg, "_ctx") else wrap(pg) for pg in input_grads)

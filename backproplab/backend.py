@@ -88,15 +88,37 @@ def resolve_dtype(xp, dtype, what: str = "Tensor"):
     return found
 
 
+def memory_owner(array):
+    """(key, bytes) of the buffer that holds ``array``'s values: a view (a slice, a
+    reshape, a broadcast) is charged to the array it looks into, so that memory
+    shared by several arrays is counted once under one key."""
+    owner = array
+    while isinstance(getattr(owner, "base", None), type(owner)):
+        owner = owner.base
+    size = getattr(owner, "nbytes", None)
+    if size is None:  # libraries without nbytes (array-api-strict)
+        count = 1
+        for n in owner.shape:
+            count *= n
+        size = count * np.dtype(_dtype_name(owner.dtype)).itemsize
+    return id(owner), int(size)
+
+
 def namespace(*arrays):
     """The array module (``xp``) shared by ``arrays``.
 
+    Tensors get ``tensor.GraphNamespace``, whose functions are Tensor ops: an op's
+    code run on Tensors records a graph (used by ``backward(create_graph=True)``).
     NumPy arrays get NumPy itself: NumPy 2 implements the standard in its main
     namespace, and calling it directly avoids a wrapper layer on the CPU hot
     path. Other libraries go through ``array_api_compat`` (CuPy, strict, ...).
     """
     if all(type(a) is np.ndarray for a in arrays):
         return np
+    for a in arrays:  # Tensors present a namespace of Tensor ops (create_graph)
+        graph_namespace = getattr(type(a), "_backproplab_namespace", None)
+        if graph_namespace is not None:
+            return graph_namespace
     try:
         return array_api_compat.array_namespace(*arrays)
     except TypeError as err:
@@ -205,6 +227,8 @@ def scatter_add(xp, shape, index, values):
     for tests of backend independence.
     """
     shape = tuple(shape)
+    if getattr(xp, "records_graph", False):  # Tensors: the differentiable op
+        return xp.scatter_add(shape, index, values)
     if xp is np or array_api_compat.is_numpy_namespace(xp):
         out = np.zeros(shape, dtype=values.dtype)
         np.add.at(out, index, values)

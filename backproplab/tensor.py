@@ -18,6 +18,7 @@ import numpy as np
 
 from . import autodiff, backend
 from . import ops
+from .ops.movement import IndexScatter, ScatterAdd  # the backward ops of indexing (create_graph)
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "concatenate", "stack", "where"]
 
@@ -112,6 +113,11 @@ class Tensor:
         return self._ctx is None
 
     @property
+    def mT(self):
+        """The last two axes swapped (the matrix transpose of a batch), as ``array.mT``."""
+        return self.transpose(-2, -1)
+
+    @property
     def T(self):
         """All axes reversed (the matrix transpose for a 2-D tensor)."""
         return self.permute(*reversed(range(self.ndim)))
@@ -203,15 +209,19 @@ class Tensor:
 
     # ---- autodiff ----
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None):
         """Fill ``.grad`` of every leaf with ``requires_grad=True`` that this tensor
         depends on with d(this)/d(leaf), adding to what ``.grad`` already holds.
 
         grad: the upstream gradient dL/d(this), required unless this is a scalar.
         retain_graph: keep the graph for another backward(); by default it is
             released and a second backward() through it raises RuntimeError.
+        create_graph: record the backward pass too (gradients of gradients): each
+            ``.grad`` is then a Tensor with a graph, as in PyTorch, instead of an
+            array; implies retain_graph. ``backproplab.grad`` is usually handier.
+        inputs: accumulate into the ``.grad`` of these tensors only.
         """
-        autodiff.backward(self, grad, retain_graph)
+        autodiff.backward(self, grad, retain_graph, create_graph, inputs)
 
     def retain_grad(self):
         """Also store ``.grad`` for this intermediate (non-leaf) tensor."""
@@ -507,6 +517,7 @@ def _apply(fn_cls, *inputs, **params):
     result = Tensor._wrap(out, requires_grad)
     if requires_grad:
         result._ctx = ctx
+        ctx._params = params  # to run the forward again on Tensors (create_graph)
     return result
 
 
@@ -616,3 +627,108 @@ def _index_key(t: Tensor, key):
     if not any(k is Ellipsis for k in out) and not full_mask:
         out.append(Ellipsis)
     return tuple(out), advanced
+
+
+# ---- the array namespace of Tensors (gradients of gradients) ----
+
+
+def _const(x, like=None):
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._wrap(x) if _is_array(x) else _lift(x, like)
+
+
+class GraphNamespace:
+    """The array module of Tensors: ``backend.namespace(tensor)`` returns this.
+
+    Ops are written against arrays (``xp = namespace(x); xp.exp(x)``). Given Tensors,
+    the same code gets this namespace, whose functions are Tensor ops, so it
+    records a graph as it runs: that is how ``backward(create_graph=True)`` runs
+    every op's own backward, once written, as differentiable code. Only the
+    functions that ops use are here; any other raises NotImplementedError.
+    """
+
+    records_graph = True  # backend helpers (scatter_add) dispatch on this
+
+    def __getattr__(self, name):
+        raise NotImplementedError(
+            f"xp.{name} is not available on Tensors (backproplab.tensor.GraphNamespace "
+            "has only the functions the ops need)"
+        )
+
+    def exp(self, x):
+        return _const(x).exp()
+
+    def log(self, x):
+        return _const(x).log()
+
+    def tanh(self, x):
+        return _const(x).tanh()
+
+    def abs(self, x):
+        return _const(x).abs()
+
+    def sqrt(self, x):
+        return _const(x).sqrt()
+
+    def maximum(self, x, y):
+        x = _const(x)
+        if isinstance(y, numbers.Number) and y == 0:
+            return x.relu()
+        y = _lift(y, x)
+        return where(x.data >= y.data, x, y)
+
+    def where(self, condition, a, b):
+        return where(condition, a, b)
+
+    def sum(self, x, axis=None, keepdims=False):
+        return _const(x).sum(axis, keepdims)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return _const(x).mean(axis, keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return _const(x).max(axis, keepdims)
+
+    def reshape(self, x, shape, copy=None):
+        return _const(x).reshape(tuple(shape))
+
+    def broadcast_to(self, x, shape):
+        return _const(x).expand(tuple(shape))
+
+    def permute_dims(self, x, axes):
+        return _const(x).permute(tuple(axes))
+
+    def matmul(self, a, b):
+        a = _const(a)
+        return matmul(a, _lift(b, a))
+
+    def astype(self, x, dtype, copy=True):
+        return _const(x).astype(dtype)
+
+    def concat(self, arrays, axis=0):
+        return concatenate(list(arrays), axis=axis)
+
+    def take(self, x, indices, axis=None):
+        if axis != 0:
+            raise NotImplementedError(f"xp.take along axis {axis} (only axis=0) on Tensors")
+        indices = indices.data if isinstance(indices, Tensor) else indices
+        return _apply(ops.Gather, _const(x), index=indices)
+
+    def scatter_add(self, shape, index, values):
+        index = index.data if isinstance(index, Tensor) else index
+        return _apply(ScatterAdd, _const(values), shape=tuple(shape), index=index)
+
+    def index_scatter(self, g, shape, key, advanced):
+        return _apply(IndexScatter, _const(g), shape=tuple(shape), key=key, advanced=advanced)
+
+    def ones_like(self, x):
+        x = _const(x)
+        return Tensor._wrap(backend.namespace(x.data).ones_like(x.data))
+
+    def zeros_like(self, x):
+        x = _const(x)
+        return Tensor._wrap(backend.namespace(x.data).zeros_like(x.data))
+
+
+Tensor._backproplab_namespace = GraphNamespace()

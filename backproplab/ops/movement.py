@@ -45,29 +45,61 @@ class Permute(Function):
 
 
 class Index(Function):
-    """z = x[key];  backward scatters g into zeros shaped like x. With integer or
-    boolean arrays in the key an entry can be picked more than once, so the
-    scatter adds (``backend.scatter_add``) instead of assigning."""
+    """z = x[key];  backward scatters g into zeros shaped like x (``index_scatter``)."""
 
     def forward(self, x, key, advanced):
-        self.shape, self.dtype, self.key, self.advanced = x.shape, x.dtype, key, advanced
+        self.shape, self.key, self.advanced = x.shape, key, advanced
         return x[key]
 
     def backward(self, g):
-        xp = namespace(g)
-        dev = device_of(g)
-        if not self.advanced:  # slices and integers: each entry picked at most once
-            gx = xp.zeros(self.shape, dtype=self.dtype, device=dev)
-            gx[self.key] = g
-            return (gx,)
-        size = 1
-        for n in self.shape:
-            size *= n
-        # Which flat position of x each output entry came from: the same key
-        # applied to the positions 0..size-1.
-        positions = xp.reshape(xp.arange(size, device=dev), self.shape)[self.key]
-        flat = scatter_add(xp, (size,), xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)))
-        return (xp.reshape(flat, self.shape),)
+        return (index_scatter(namespace(g), g, self.shape, self.key, self.advanced),)
+
+
+def index_scatter(xp, g, shape, key, advanced):
+    """Zeros of ``shape`` with ``g`` put where ``x[key]`` took its entries: the
+    backward of indexing. With integer or boolean arrays in the key an entry can
+    be picked more than once, so the scatter adds (``backend.scatter_add``)
+    instead of assigning."""
+    if getattr(xp, "records_graph", False):  # Tensors: the differentiable op
+        return xp.index_scatter(g, shape, key, advanced)
+    dev = device_of(g)
+    if not advanced:  # slices and integers: each entry picked at most once
+        gx = xp.zeros(shape, dtype=g.dtype, device=dev)
+        gx[key] = g
+        return gx
+    size = 1
+    for n in shape:
+        size *= n
+    # Which flat position of x each output entry came from: the same key
+    # applied to the positions 0..size-1.
+    positions = xp.reshape(xp.arange(size, device=dev), shape)[key]
+    flat = scatter_add(xp, (size,), xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)))
+    return xp.reshape(flat, shape)
+
+
+class IndexScatter(Function):
+    """z = zeros(shape) with z[key] = g (added where entries repeat): the backward
+    of ``Index`` as an op of its own, so that a gradient of it exists;
+    backward: gz[key], indexing again."""
+
+    def forward(self, g, shape, key, advanced):
+        self.key = key
+        return index_scatter(namespace(g), g, shape, key, advanced)
+
+    def backward(self, gz):
+        return (gz[self.key],)
+
+
+class ScatterAdd(Function):
+    """z = zeros(shape) with z[index[k]] += values[k] along axis 0 (the backward of
+    ``Gather`` as an op of its own);  backward: the rows gz[index], gathering again."""
+
+    def forward(self, values, shape, index):
+        self.index = index
+        return scatter_add(namespace(values), shape, index, values)
+
+    def backward(self, gz):
+        return (namespace(gz).take(gz, self.index, axis=0),)
 
 
 class Gather(Function):

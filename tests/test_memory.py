@@ -1,0 +1,72 @@
+"""Memory accounting: what a graph holds for backward, in total, per op and per
+module, and a tracemalloc peak."""
+
+import numpy as np
+import pytest
+
+import backproplab as bp
+from backproplab import Tensor, memory, nn
+
+
+def _model(depth=3, width=8, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for _ in range(depth):
+        layers += [nn.Linear(width, width, rng=rng), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def test_saved_bytes_grow_linearly_with_depth_and_batch(xp):
+    for depth in (1, 2, 4):
+        for batch in (3, 6):
+            model = _model(depth)
+            if xp.name != "numpy":
+                model.to(xp.device)
+            x = Tensor(xp.asarray(np.ones((batch, 8))))
+            assert memory.saved_bytes(model(x).sum()) == depth * batch * 8 * 8
+
+
+def test_per_op_and_per_type():
+    w = Tensor(np.ones((4, 5)), requires_grad=True)
+    x = Tensor(np.ones((3, 4)))
+    y = (x @ w).exp() * 2.0
+    rows = memory.saved_bytes_by_op(y)
+    assert [type(c).__name__ for c, _ in rows] == ["MatMul", "Exp", "Mul"]
+    # MatMul keeps x and w (leaves: not counted); Exp its output; Mul the exp output
+    # (already counted) and the constant 2.0 (a leaf)
+    assert [size for _, size in rows] == [0, 3 * 5 * 8, 0]
+    assert memory.saved_bytes(y, include_leaves=True) == (12 + 20 + 15) * 8 + 8
+    assert memory.saved_bytes_by_type(y) == {"Exp": 120, "MatMul": 0, "Mul": 0}
+
+
+def test_a_view_is_charged_to_the_array_it_looks_into():
+    b = Tensor(np.ones(5), requires_grad=True)
+    h = Tensor(np.ones((1000, 5)), requires_grad=True) * 1.0  # 40 kB, not a leaf
+    y = h * b  # b is broadcast to (1000, 5): a view that looks into 40 bytes
+    assert memory.saved_bytes(y) == 40_000  # h; b is a leaf
+    # with the leaves: also b's 40 bytes (not 40 kB), the first product's input and 1.0
+    assert memory.saved_bytes(y, include_leaves=True) == 40_000 + 40 + 40_000 + 8
+
+
+def test_per_module_charges_the_innermost_module():
+    model = _model(2)
+    x = Tensor(np.ones((3, 8)))
+    rows = memory.saved_bytes_by_module(model, x)
+    assert rows == {"0": 0, "1": 3 * 8 * 8, "2": 0, "3": 3 * 8 * 8, "": 0}
+    assert sum(rows.values()) == memory.saved_bytes(model(x).sum())
+
+
+def test_released_graph_cannot_be_counted():
+    w = Tensor(np.ones(3), requires_grad=True)
+    y = (w * w).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="already backpropagated"):
+        memory.saved_bytes(y)
+
+
+def test_peak_bytes_sees_numpy_allocations():
+    result, peak = memory.peak_bytes(lambda n: np.ones(n).sum(), 1_000_000)
+    assert result == 1_000_000.0
+    assert 8_000_000 <= peak < 9_000_000
+    _, small = memory.peak_bytes(lambda: np.ones(10))
+    assert small < 10_000
