@@ -8,9 +8,11 @@ from .mnist import load_mnist_idx, read_idx
 from .toy import xor, two_spirals, moons, mirror_symmetry
 from .family_trees import FamilyTrees, family_trees
 from .loader import DataLoader
+from .sequences import adding_problem, copy_task, parity
 
 __all__ = [
     "Split", "load_digits", "load_mnist_idx", "read_idx",
     "xor", "two_spirals", "moons", "mirror_symmetry", "FamilyTrees", "family_trees",
     "DataLoader",
+    "adding_problem", "copy_task", "parity",
 ]
