@@ -1,49 +1,71 @@
 """Grade submitted notebooks: ``backproplab grade SUBMISSION.ipynb ...``.
 
-For each submission: find its assignment's pristine exercise notebook, rebuild the cells
-to run (:mod:`.submission`), run them in a fresh kernel (:mod:`.runner`), compare every
-check cell's stdout with its reference, and say per exercise what earned points and, where
-not, why (:mod:`.report`). A failure caused by another exercise (its stub, its name being
-undefined, a frame of its function in the traceback, or a declared ``requires``) is
-reported as ``blocked by`` that exercise rather than as a failure of its own.
+A hand-in flows one way through these stages:
+
+1. read (:mod:`.submission`): at most ``--max-notebook-mb``, as JSON; the assignment is a
+   plain ``NN_name`` looked up only in the exercise folders;
+2. rebuild (:mod:`.submission`): setup and check cells from the pristine exercise
+   notebook, the student's answer cells by exercise id and the cells they added;
+3. flag (:mod:`.flags`): a static read of the student's cells;
+4. run (:mod:`.runner`, inside :mod:`.sandbox`): the check cells only observe, on cases
+   this run drew from a seed of its own, and print what they saw as plain data;
+5. judge (:mod:`.judge`, here, in a process that runs no student code): observations
+   against the references, plus timeouts, crashes and what blocks what;
+6. report (:mod:`.report`).
+
+A failure caused by another exercise (its stub, its name being undefined, a frame of its
+function in the traceback, or a declared ``requires``) is reported as ``blocked by`` that
+exercise rather than as a failure of its own.
 """
 
 import ast
 import os
 import re
+import secrets
 import sys
 import tempfile
-import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import NamedTuple
 
+import numpy as np
+
+from . import course, flags as flagging, sandbox, wire
 from .assignment import assignment_name
-from .checks import STUB_MESSAGE
-from .report import ExerciseResult, Report, summary, table, write_csv, write_json
-from .runner import PACKAGE_ROOT, run_cells
+from .generate import PRISTINE
+from .judge import PASSED, Verdict, judge_observation
+from .observe import OBSERVED, STUB_MESSAGE
+from .report import (ExerciseResult, Report, printable, summary, table, write_csv,
+                     write_json)
+from .runner import run_cells
 from .submission import Assignment, SubmissionError, build_cells, read_notebook
 
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_MAX_NOTEBOOK_MB = 20
 HINT_CHARS = 300
-FRAME = re.compile(r"^Cell In\[\d+\], line \d+, in (\w+)\(", re.MULTILINE)
 UNDEFINED = re.compile(r"name '(\w+)' is not defined")
 STUB = re.compile("^(\\S+): " + re.escape(STUB_MESSAGE.split(": ", 1)[1]) + "$")
 
 
 def default_exercise_dirs():
-    """Where exercise notebooks are looked for: the repository's exercises/, then ./exercises."""
-    dirs = [Path(PACKAGE_ROOT) / "exercises", Path.cwd() / "exercises"]
-    return list(dict.fromkeys(d.resolve() for d in dirs))
+    """Where exercise notebooks are looked for: the package's pristine copies (never the
+    learners' editable ``exercises/``)."""
+    return [PRISTINE]
 
 
 class Grader:
-    """Grades submissions against the exercise notebooks in ``exercise_dirs``."""
+    """Grades submissions against the exercise notebooks in ``exercise_dirs``.
+
+    seed: the seed check cases are drawn from (default: a fresh one for every Grader,
+    that is for every run of ``backproplab grade``).
+    sandbox: ``auto`` (bubblewrap where it works), ``bwrap`` (or SandboxError) or ``none``.
+    """
 
     def __init__(self, exercise_dirs=None, *, assignment=None, timeout=DEFAULT_TIMEOUT_S,
-                 memory_mb=DEFAULT_MEMORY_MB, startup_timeout=60):
+                 memory_mb=DEFAULT_MEMORY_MB, startup_timeout=60, sandbox_mode="auto",
+                 allow_flagged=False, max_notebook_mb=DEFAULT_MAX_NOTEBOOK_MB, seed=None):
         if exercise_dirs is None:
             exercise_dirs = default_exercise_dirs()
         elif isinstance(exercise_dirs, (str, Path)):
@@ -53,9 +75,16 @@ class Grader:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.startup_timeout = startup_timeout
+        self.use_bwrap, self.sandbox_note = sandbox.choose(sandbox_mode)
+        self.allow_flagged = allow_flagged
+        self.max_notebook_bytes = int(max_notebook_mb * 2**20)
+        self.seed = secrets.randbits(63) if seed is None else int(seed)
         self._assignments = {}
 
     def find_assignment(self, name):
+        if not isinstance(name, str) or not course.ASSIGNMENT_NAME.fullmatch(name):
+            raise SubmissionError(f"the assignment {printable(repr(name))[:80]} is not a "
+                                  f"plain NN_name")
         if name not in self._assignments:
             for folder in self.exercise_dirs:
                 path = folder / f"{name}.ipynb"
@@ -70,39 +99,73 @@ class Grader:
     def grade(self, path):
         """The Report of one submission; never raises for a bad submission."""
         start = time.monotonic()
-        report = Report(submission=str(path))
+        shown = printable(path)
+        report = Report(submission=shown)
         try:
+            try:
+                size = Path(path).stat().st_size
+            except OSError:
+                size = 0  # read_notebook says what is wrong with it
+            if size > self.max_notebook_bytes:
+                raise SubmissionError(f"{shown}: too large ({size / 2**20:.1f} MB, more than "
+                                      f"--max-notebook-mb {self.max_notebook_bytes / 2**20:g})")
             nb = read_notebook(path)
             name = assignment_name(nb)
-            report.assignment = name
+            report.assignment = printable(name) if name is not None else None
             if name is None:
-                raise SubmissionError(f"{path}: no backproplab assignment in the notebook "
+                raise SubmissionError(f"{shown}: no backproplab assignment in the notebook "
                                       f"metadata; is it one of the course's exercise notebooks?")
             if self.assignment is not None and name != self.assignment:
-                raise SubmissionError(f"{path}: a notebook of assignment {name!r}, but this "
-                                      f"run grades {self.assignment!r}")
+                raise SubmissionError(f"{shown}: a notebook of assignment {printable(name)!r}, "
+                                      f"but this run grades {self.assignment!r}")
             try:
                 assignment = self.find_assignment(name)
+                specs = course.specs(name)
             except SubmissionError as exc:
-                raise SubmissionError(f"{path}: {exc}") from None
-            report.exercises = self._run(assignment, nb)
+                raise SubmissionError(f"{shown}: {exc}") from None
+            except KeyError:
+                raise SubmissionError(f"{shown}: no checks for assignment {name!r}") from None
+            report.exercises = self._run(assignment, specs, nb)
         except SubmissionError as exc:
-            report.error = str(exc)
+            report.error = printable(exc)
         except Exception as exc:  # a kernel that would not start, a notebook odd in a new
-            # way: this submission is not graded, and the rest of the class still is
-            report.error = f"{path}: grading failed: {type(exc).__name__}: {exc}"
+            # way, MemoryError or RecursionError on a monstrous cell: this submission is
+            # not graded, and the rest of the class still is
+            report.error = printable(f"{shown}: grading failed: {type(exc).__name__}: {exc}")[:500]
         report.seconds = time.monotonic() - start
         return report
 
-    def _run(self, assignment, nb):
+    def cases(self, spec):
+        """This run's cases of one check (the same for every hand-in of the run)."""
+        rng = np.random.default_rng([self.seed, zlib.crc32(spec.id.encode())])
+        return spec.cases(rng)
+
+    def _run(self, assignment, specs, nb):
         cells = build_cells(assignment, nb)
+        check_ids = [_check_id(c) if c.role == "check" else None for c in cells]
+        cases = {cid: self.cases(specs[cid]) for cid in check_ids if cid in specs}
         owners = _defined_names(cells)
+        found = _flags(cells, assignment, course.references(assignment.name))
         with tempfile.TemporaryDirectory(prefix="backproplab-grade-",
-                                         ignore_cleanup_errors=True) as cwd:
-            runs = run_cells([c.source for c in cells], cwd, self.timeout, self.memory_mb,
+                                         ignore_cleanup_errors=True) as folder:
+            work, case_dir = Path(folder, "work"), Path(folder, "cases")
+            work.mkdir()
+            case_dir.mkdir()
+            for cid, items in cases.items():
+                (case_dir / f"{cid}.json").write_text(wire.encode(items), encoding="utf-8")
+            runs = run_cells([c.source for c in cells], work, self.timeout, self.memory_mb,
                              skip=lambda i, runs: _lost_requirement(cells, runs, i) is not None,
-                             startup_timeout=self.startup_timeout)
-        return _results(assignment, cells, runs, owners, self.timeout)
+                             startup_timeout=self.startup_timeout, sandbox=self.use_bwrap,
+                             cases_dir=case_dir)
+        verdicts = {}
+        for index, (cell, run) in enumerate(zip(cells, runs)):
+            if cell.role == "check":
+                spec = specs.get(check_ids[index])
+                verdicts[index] = _check_verdict(
+                    cell, run, spec, cases.get(check_ids[index]), owners, self.timeout,
+                    _lost_requirement(cells, runs, index), _answer_run(cells, runs, cell))
+        return _results(assignment, cells, runs, verdicts, found, self.allow_flagged,
+                        self.timeout)
 
     def grade_many(self, paths, jobs=None, progress=False):
         """Reports in the order of ``paths``, graded ``jobs`` at a time."""
@@ -125,10 +188,20 @@ class Grader:
         return reports
 
 
-# CPython 3.11's AST constructor is not safe to run in two threads at once (it can fail
-# with "SystemError: AST constructor recursion depth mismatch", gh-106905), and
-# grade_many grades notebooks in threads.
-_AST_LOCK = threading.Lock()
+def _check_id(cell):
+    """The check id a pristine check cell names: ``check("id", ...)``."""
+    try:
+        call = flagging.parse(cell.source).body[0].value
+        return call.args[0].value
+    except (SyntaxError, AttributeError, IndexError):
+        return None
+
+
+def _answer_run(cells, runs, check_cell):
+    for cell, run in zip(cells, runs):
+        if cell.role == "answer" and cell.exercise == check_cell.exercise:
+            return run
+    return None
 
 
 def _defined_names(cells):
@@ -142,19 +215,38 @@ def _defined_names(cells):
         if cell.role != "answer":
             continue
         try:
-            with _AST_LOCK:
-                tree = ast.parse(cell.source)
-        except (SyntaxError, ValueError):  # ValueError: null bytes in the source
+            tree = flagging.parse(cell.source)
+        except SyntaxError:
             continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                owners.setdefault(node.name, cell.exercise)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Name):
-                        owners.setdefault(target.id, cell.exercise)
+        for name in flagging.bound_names(tree):
+            owners.setdefault(name, cell.exercise)
     return owners
+
+
+def _flags(cells, assignment, references):
+    """``{exercise: [flag text]}``: every flag of a student's cell counts against each
+    exercise whose check runs after that cell (a helper can serve any later answer)."""
+    protected, aliases = set(), {}
+    for cell in cells:
+        if cell.role in ("setup", "check"):
+            try:
+                tree = flagging.parse(cell.source)
+            except SyntaxError:
+                continue
+            protected |= flagging.bound_names(tree)
+            if cell.role == "setup":
+                aliases.update(flagging.module_aliases(tree))
+    found, pending = {}, []
+    for cell in cells:
+        if cell.role in ("answer", "student"):
+            where = (f"the answer cell of {cell.exercise}" if cell.role == "answer"
+                     else "a cell you added")
+            pending += [f"{where}, {flag}" for flag in
+                        flagging.flag_cell(cell.source, protected, aliases, references)]
+        elif cell.role == "check" and pending:
+            found.setdefault(cell.exercise, [])
+            found[cell.exercise] += [f for f in pending if f not in found[cell.exercise]]
+    return found
 
 
 def _lost_requirement(cells, runs, index):
@@ -170,37 +262,23 @@ def _lost_requirement(cells, runs, index):
     return None
 
 
-class Verdict(NamedTuple):
-    """What one check cell's run means: status, hint, and exercises that may be to blame."""
-
-    status: str
-    hint: str = ""
-    blamed: frozenset = frozenset()
-
-
-PASSED = Verdict("pass")
-
-
-def _results(assignment, cells, runs, owners, timeout):
-    answer_runs = {c.exercise: r for c, r in zip(cells, runs) if c.role == "answer"}
+def _results(assignment, cells, runs, verdicts, found, allow_flagged, timeout):
     setup_error = next((f"a setup cell failed ({_problem(r, timeout)}), so no check could "
                         f"run as intended" for c, r in zip(cells, runs)
                         if c.role == "setup" and r.status != "ok"), None)
-    verdicts = {}  # exercise -> [(Verdict, points of the cell)]
-    for index, (cell, run) in enumerate(zip(cells, runs)):
-        if cell.role == "check":
-            verdict = _check_verdict(cell, run, answer_runs.get(cell.exercise), owners,
-                                     timeout, _lost_requirement(cells, runs, index))
-            verdicts.setdefault(cell.exercise, []).append((verdict, cell.points))
+    by_exercise = {}  # exercise -> [(Verdict, points of the cell)]
+    for index, verdict in verdicts.items():
+        cell = cells[index]
+        by_exercise.setdefault(cell.exercise, []).append((verdict, cell.points))
 
     # Each exercise's own verdict (its first failing check) comes first: whether another
     # exercise blocks it depends on that one's own verdict, wherever it is in the notebook.
     own = {exercise: next((v for v, _ in items if v.status != "pass"), PASSED)
-           for exercise, items in verdicts.items()}
+           for exercise, items in by_exercise.items()}
 
     results = []
     for exercise, info in assignment.exercises.items():
-        points = sum(p for v, p in verdicts.get(exercise, []) if v.status == "pass")
+        points = sum(p for v, p in by_exercise.get(exercise, []) if v.status == "pass")
         verdict = own.get(exercise, Verdict("error", "its check cell did not run"))
         status, hint = verdict.status, verdict.hint
         if status != "pass" and setup_error:
@@ -211,7 +289,13 @@ def _results(assignment, cells, runs, owners, timeout):
                            None)
             if blocker is not None:
                 status, hint = "blocked", f"blocked by {blocker}"
-        results.append(ExerciseResult(exercise, points, info.points, status, _shorten(hint)))
+        flags = [_shorten(f) for f in found.get(exercise, [])]
+        if flags and not allow_flagged:
+            points, status = 0, "flagged"
+            hint = f"flagged for a teacher to read: {flags[0]}" + (
+                f" (and {len(flags) - 1} more)" if len(flags) > 1 else "")
+        results.append(ExerciseResult(exercise, points, info.points, status, _shorten(hint),
+                                      flags))
     return results
 
 
@@ -224,18 +308,33 @@ def _problem(run, timeout):
     return f"{run.ename}: {run.evalue}"
 
 
-def _check_verdict(cell, run, answer_run, owners, timeout, lost_requirement):
-    """The Verdict of one check cell's run."""
+def _observation(stdout, check_id):
+    """The records the check ``check_id`` printed (its last report), or None."""
+    prefix = f"{OBSERVED} {check_id} "
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(prefix):
+            try:
+                return wire.decode(line[len(prefix):])
+            except wire.WireError:
+                return None
+    return None
+
+
+def _check_verdict(cell, run, spec, cases, owners, timeout, lost_requirement, answer_run):
+    """The Verdict of one check cell's run, judged here from what it observed."""
     exercise = cell.exercise
     if run.status == "skipped":
         return Verdict("blocked", f"blocked by {lost_requirement}",
                        frozenset({lost_requirement}))
-    if run.status == "ok":
-        if _contains_lines(run.stdout, cell.reference):
-            return PASSED
-        got = run.stdout.strip().splitlines()
-        return Verdict("fail", f"the check printed {got[-1] if got else 'nothing'!r} "
-                               f"instead of {cell.reference.strip()!r}")
+    if spec is None:
+        return Verdict("error", "the exercise notebook's check cell names no known check")
+    records = _observation(run.stdout, spec.id) if run.status == "ok" else None
+    if records is not None:
+        try:
+            return judge_observation(spec, cases, records, owners)
+        except Exception as exc:  # an observation of an unexpected shape: this check only
+            return Verdict("error", f"the check's result could not be judged "
+                                    f"({type(exc).__name__}: {_shorten(str(exc))})")
     # The answer cell's own trouble explains a failing check better than the check does.
     if answer_run is not None and answer_run.status in ("timeout", "killed"):
         return Verdict("timeout", f"the answer cell ran longer than {timeout:g} s (an "
@@ -243,39 +342,21 @@ def _check_verdict(cell, run, answer_run, owners, timeout, lost_requirement):
     if answer_run is not None and answer_run.status == "died":
         return Verdict("error", "the answer cell ended the kernel (os._exit, a crash, or "
                                 "too much memory?)")
-    # Functions of other exercises in the traceback (its cause chain included).
-    others = frozenset(owners[name] for name in FRAME.findall(run.traceback)
-                       if name in owners) - {exercise}
     if run.status in ("timeout", "killed"):
         return Verdict("timeout", f"ran longer than {timeout:g} s and was stopped (an "
-                                  f"infinite loop?)", others)
+                                  f"infinite loop?)")
     if run.status == "died":
         return Verdict("error", "the kernel died during the check (os._exit, a crash, or "
                                 "memory above the limit?)")
-    if run.ename == "ExerciseFailure":
-        hint = run.evalue.split(": ", 1)[1] if run.evalue.startswith("FAIL ") else run.evalue
-        stub = re.match(r"blocked by (\S+?),", hint)
-        return Verdict("fail", hint, others | ({stub[1]} if stub else set()))
-    stub = STUB.match(run.evalue) if run.ename == "NotImplementedError" else None
-    if stub and stub[1] == exercise:
-        return Verdict("fail", "not implemented yet")
-    if stub:
-        return Verdict("fail", f"calls {stub[1]}, which is not implemented yet",
-                       frozenset({stub[1]}))
     undefined = UNDEFINED.search(run.evalue) if run.ename == "NameError" else None
     if undefined and owners.get(undefined[1]) not in (None, exercise):
         return Verdict("error", f"{undefined[1]} is not defined",
                        frozenset({owners[undefined[1]]}))
     if answer_run is not None and answer_run.status == "error":
         return Verdict("error", f"the answer cell raised {_problem(answer_run, timeout)}")
-    return Verdict("error", _problem(run, timeout), others)
-
-
-def _contains_lines(stdout, reference):
-    """Whether the reference lines appear in order in stdout; other lines (a student's
-    debugging prints) cost nothing, as warnings on stderr cost nothing."""
-    lines = iter(stdout.splitlines())
-    return all(any(line == wanted for line in lines) for wanted in reference.splitlines())
+    if run.status == "error":
+        return Verdict("error", _problem(run, timeout))
+    return Verdict("error", "the check reported no result")
 
 
 def _shorten(text):
@@ -303,6 +384,17 @@ def add_arguments(parser):
                         help="write a gradebook: one row per submission, one column per exercise")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="submissions graded at once (default: number of CPUs)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                        help="run each hand-in in a bubblewrap sandbox: auto (where it works), "
+                             "bwrap (or stop), none (default: auto)")
+    parser.add_argument("--allow-flagged", action="store_true",
+                        help="count flagged exercises (after reading them); flags stay in "
+                             "the report")
+    parser.add_argument("--max-notebook-mb", type=float, default=DEFAULT_MAX_NOTEBOOK_MB,
+                        metavar="MB", help=f"larger hand-ins are not graded (default "
+                                           f"{DEFAULT_MAX_NOTEBOOK_MB})")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the check cases (default: a new one each run)")
 
 
 def run(args):
@@ -311,11 +403,17 @@ def run(args):
               f"{args.timeout}, {args.jobs} and {args.memory_mb}", file=sys.stderr)
         return 2
     if args.exercises is not None and not args.exercises.is_dir():
-        print(f"backproplab grade: --exercises {args.exercises} is not a folder",
+        print(f"backproplab grade: --exercises {printable(args.exercises)} is not a folder",
               file=sys.stderr)
         return 2
-    grader = Grader(args.exercises, assignment=args.assignment, timeout=args.timeout,
-                    memory_mb=args.memory_mb or None)
+    try:
+        grader = Grader(args.exercises, assignment=args.assignment, timeout=args.timeout,
+                        memory_mb=args.memory_mb or None, sandbox_mode=args.sandbox,
+                        allow_flagged=args.allow_flagged, max_notebook_mb=args.max_notebook_mb,
+                        seed=args.seed)
+    except sandbox.SandboxError as exc:
+        print(f"backproplab grade: --sandbox bwrap: {exc}", file=sys.stderr)
+        return 2
     many = len(args.submissions) > 1
     reports = grader.grade_many(args.submissions, jobs=args.jobs, progress=many)
     for report in reports:
@@ -326,6 +424,8 @@ def run(args):
         print(summary(reports))
     elif graded:
         print(table(graded[0]))
+    if grader.sandbox_note:
+        print(f"note: {grader.sandbox_note}")
     if args.json:
         write_json(reports, args.json)
     if args.csv:

@@ -1,7 +1,15 @@
-"""Grading reports: per exercise, as a table, as JSON, and as a class gradebook (CSV)."""
+"""Grading reports: per exercise, as a table, as JSON, and as a class gradebook (CSV).
+
+Files are written once grading ends, each to a temporary file beside it that then
+replaces it, so a reader never sees half a gradebook. Text that is not valid UTF-8 (a
+file name with an odd byte, a lone surrogate in a hint) is written escaped.
+"""
 
 import csv
+import io
 import json
+import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 
 @dataclass
@@ -9,8 +17,9 @@ class ExerciseResult:
     exercise: str
     points: int
     max: int
-    status: str  # pass, fail, error, timeout or blocked
+    status: str  # pass, fail, error, timeout, blocked or flagged
     hint: str = ""
+    flags: list = field(default_factory=list)  # what the static read found, with lines
 
 
 @dataclass
@@ -71,11 +80,38 @@ def summary(reports):
     return "\n".join(lines)
 
 
+def printable(text):
+    """``text`` with anything that is not valid UTF-8 escaped (``\\xff``, ``\\ud800``)."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:  # a file name decoded with surrogateescape: show its original bytes
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _atomic_write(path, text):
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".backproplab-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def write_json(reports, path):
     """A list with one report per submission."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump([r.to_dict() for r in reports], f, indent=1, ensure_ascii=False)
-        f.write("\n")
+    text = json.dumps([r.to_dict() for r in reports], indent=1, ensure_ascii=False)
+    _atomic_write(path, printable(text) + "\n")
 
 
 def write_csv(reports, path):
@@ -87,15 +123,16 @@ def write_csv(reports, path):
     exercises = []
     for r in reports:
         exercises += [x.exercise for x in r.exercises if x.exercise not in exercises]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "assignment", *exercises, "total", "max", "error"])
-        for r in reports:
-            points = {x.exercise: x.points for x in r.exercises}
-            if r.error:
-                writer.writerow([r.submission, r.assignment or "", *[""] * len(exercises),
-                                 "", "", r.error])
-            else:
-                writer.writerow([r.submission, r.assignment,
-                                 *[points.get(x, "") for x in exercises],
-                                 r.total, r.max, ""])
+    f = io.StringIO()
+    writer = csv.writer(f)
+    writer.writerow(["submission", "assignment", *exercises, "total", "max", "error"])
+    for r in reports:
+        points = {x.exercise: x.points for x in r.exercises}
+        if r.error:
+            writer.writerow([r.submission, r.assignment or "", *[""] * len(exercises),
+                             "", "", r.error])
+        else:
+            writer.writerow([r.submission, r.assignment,
+                             *[points.get(x, "") for x in exercises],
+                             r.total, r.max, ""])
+    _atomic_write(path, printable(f.getvalue()))

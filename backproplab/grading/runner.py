@@ -1,7 +1,10 @@
 """Run cells in a Jupyter kernel, one at a time, surviving loops and crashes.
 
 The kernel is nbval's "current environment" kernel: the grader's own Python, so the
-student's code sees the same NumPy and backproplab as the grader. Every wait is bounded:
+student's code sees the same NumPy and backproplab as the grader. With ``sandbox=True``
+it runs inside bubblewrap (:mod:`.sandbox`) and is reached over IPC sockets in a folder
+shared with it alone. Interrupts go as messages on the control channel, which the kernel
+acts on itself (a signal would also reach the sandbox around it). Every wait is bounded:
 
 - a cell running past its time limit is interrupted (KeyboardInterrupt, the kernel lives
   on); if the interrupt is not honoured within a grace period, the kernel is killed;
@@ -19,14 +22,19 @@ from pathlib import Path
 from queue import Empty
 
 try:
-    from nbval.kernel import CURRENT_ENV_KERNEL_NAME, start_new_kernel
+    from jupyter_client import KernelManager
+    from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 except ImportError as exc:  # nbval brings jupyter_client; ipykernel is the kernel itself
     raise ImportError(f"grading needs nbval and ipykernel ({exc}); install them with "
                       f"pip install nbval ipykernel") from exc
 
+import tempfile
+
+from . import sandbox as sandboxing
+
 POLL_S = 0.1  # how often a silent kernel is checked for being alive or late
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop
-MAX_STDOUT = 1_000_000  # characters kept of a cell's stdout (a print loop must not eat memory)
+MAX_STDOUT = 4_000_000  # characters kept of a cell's stdout (a print loop must not eat memory)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The directory holding the backproplab package, so that kernels import this same copy.
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -49,32 +57,63 @@ class CellRun:
         return self.status in ("killed", "died")
 
 
-def kernel_env():
+# What a grading kernel inherits of the grader's environment: nothing that names the
+# grader's files or secrets, only what Python and the numeric libraries need.
+INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE",
+                 "OPENBLAS_L2_SIZE", "VIRTUAL_ENV", "PYTHONHASHSEED")
+
+
+def kernel_env(cases_dir=None):
     """Environment of a grading kernel: one BLAS thread (kernels run side by side), this
-    backproplab on the path, plots without a display."""
-    env = dict(os.environ)
+    backproplab on the path, plots without a display, and the folder of check cases."""
+    env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = PACKAGE_ROOT
     env["MPLBACKEND"] = "Agg"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    if cases_dir is not None:
+        env["BACKPROPLAB_CASES"] = str(cases_dir)
     return env
+
+
+class _KernelManager(KernelManager):
+    """A KernelManager that can put a command (the sandbox) in front of the kernel's."""
+
+    prefix = ()
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
 
 
 class Kernel:
     """A started kernel; ``run(source, timeout)`` executes one cell."""
 
-    def __init__(self, cwd, memory_mb=None, startup_timeout=60):
+    def __init__(self, cwd, memory_mb=None, startup_timeout=60, sandbox=False, cases_dir=None):
         # The kernel process's own output (its log, C-level writes to fd 1 and 2) must not
         # mix with the grader's; what cells print comes over iopub.
         self._devnull = open(os.devnull, "w")
+        self._channel = tempfile.TemporaryDirectory(prefix="backproplab-kernel-")
+        self.km = self.kc = None
         try:
-            self.km, self.kc = start_new_kernel(
-                startup_timeout=startup_timeout, kernel_name=CURRENT_ENV_KERNEL_NAME,
-                stdout=self._devnull, stderr=self._devnull, cwd=str(cwd), env=kernel_env(),
-                extra_arguments=["--HistoryManager.enabled=False"])
+            channel = self._channel.name
+            km = _KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
+                                kernel_spec_manager=NbvalKernelspecManager(),
+                                transport="ipc", ip=os.path.join(channel, "kernel"),
+                                connection_file=os.path.join(channel, "connection.json"))
+            if sandbox:
+                km.prefix = tuple(sandboxing.bwrap_prefix(cwd, channel, cases_dir))
+            km.kernel_spec.interrupt_mode = "message"
+            env = kernel_env(cases_dir)
+            env["HOME"] = env["MPLCONFIGDIR"] = str(cwd)  # IPython and matplotlib write there
+            km.start_kernel(stdout=self._devnull, stderr=self._devnull, cwd=str(cwd), env=env,
+                            extra_arguments=["--HistoryManager.enabled=False"])
+            self.km = km
+            self.kc = km.client()
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=startup_timeout)
         except BaseException:
-            self._devnull.close()
+            self.close()
             raise
         if memory_mb:
             # An address-space cap: an allocation above it raises MemoryError in the kernel
@@ -138,15 +177,16 @@ class Kernel:
                 return
 
     def close(self):
-        if self.km is None:
-            return
         try:
-            self.kc.stop_channels()
-            self.km.shutdown_kernel(now=True)
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km is not None:
+                self.km.shutdown_kernel(now=True)
         except Exception:  # already gone: nothing left to stop
             pass
         self.km = self.kc = None
         self._devnull.close()
+        self._channel.cleanup()
 
 
 def normalise_stream(text):
@@ -160,22 +200,26 @@ def normalise_stream(text):
     return re.sub(r"^.*\r(?=[^\n])", "", text, flags=re.MULTILINE)
 
 
-def run_cells(sources, cwd, timeout, memory_mb=None, skip=None, startup_timeout=60):
+def run_cells(sources, cwd, timeout, memory_mb=None, skip=None, startup_timeout=60,
+              sandbox=False, cases_dir=None):
     """Run ``sources`` in order in one kernel (a fresh one after a loss); list of CellRun.
 
     ``skip(index, runs)`` may decide, from the runs so far, not to run a cell.
     """
     runs = []
     lost = set()  # cells that killed a kernel: never run again
-    kernel = Kernel(cwd, memory_mb, startup_timeout)
+
+    def start():
+        return Kernel(cwd, memory_mb, startup_timeout, sandbox, cases_dir)
+
+    kernel = start()
     try:
         for index, source in enumerate(sources):
             if skip is not None and skip(index, runs):
                 runs.append(CellRun("skipped"))
                 continue
             if kernel is None:
-                kernel = _replayed_kernel(sources, runs, lost, cwd, timeout, memory_mb,
-                                          startup_timeout)
+                kernel = _replayed_kernel(sources, runs, lost, start, timeout)
             run = kernel.run(source, timeout)
             runs.append(run)
             if run.kernel_lost:
@@ -188,10 +232,10 @@ def run_cells(sources, cwd, timeout, memory_mb=None, skip=None, startup_timeout=
     return runs
 
 
-def _replayed_kernel(sources, runs, lost, cwd, timeout, memory_mb, startup_timeout):
+def _replayed_kernel(sources, runs, lost, start, timeout):
     """A fresh kernel in which every cell that ran cleanly so far has run again."""
     while True:
-        kernel = Kernel(cwd, memory_mb, startup_timeout)
+        kernel = start()
         for index, run in enumerate(runs):
             if run.status != "ok" or index in lost:
                 continue

@@ -12,6 +12,7 @@ schema machinery to find cells, and it stays quick to start.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +93,20 @@ class Assignment:
         return cls(name, Path(path), nb, found)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(source):
+    """A cell source that can be sent to a kernel: lone surrogates (which no encoding
+    can carry) written as their escape sequences, which mean the same in a literal."""
+    return LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", source)
+
+
+def _plain_key(value):
+    """A metadata value usable as a key: a string, or None for anything else."""
+    return value if isinstance(value, str) else None
+
+
 def build_cells(assignment, submission):
     """The code cells to run for ``submission``, a notebook dict of ``assignment``."""
     skeleton = []  # (key, Cell) for every setup, answer and check cell, in pristine order
@@ -125,13 +140,13 @@ def build_cells(assignment, submission):
         if cell.get("cell_type") != "code":
             continue
         info = cell_info(cell)
-        role, exercise = info.get("role"), info.get("exercise")
+        role, exercise = _plain_key(info.get("role")), _plain_key(info.get("exercise"))
         key = None
         if role == "answer" and ("answer", exercise, 0) in known and exercise not in answers:
             key = ("answer", exercise, 0)
-            answers[exercise] = cell_source(cell)
+            answers[exercise] = _text(cell_source(cell))
         elif role in ("setup", "check"):
-            key = by_id.get(cell.get("id"))
+            key = by_id.get(_plain_key(cell.get("id")))
             if key is None or key[:2] != (role, exercise):
                 n = counts.get((role, exercise), 0)
                 counts[(role, exercise)] = n + 1
@@ -142,7 +157,7 @@ def build_cells(assignment, submission):
             anchor = key
             anchored[key] = []
             continue
-        anchored[anchor].append(Cell(source=cell_source(cell)))
+        anchored[anchor].append(Cell(source=_text(cell_source(cell))))
 
     # A student's cells follow their anchor, and also the cells the student deleted right
     # after it: a student who deleted an answer cell and typed the answer into a new cell
