@@ -196,15 +196,15 @@ class MultiheadAttention(Module):
         if bias:
             init.zeros_(self.out_proj.bias)
 
-    def _project(self, x, i):
-        E = self.embed_dim
+    def _project_heads(self, x, i):
+        """x (N, L, E) -> (x W_i^T + b_i) split into heads, (N, heads, L, head_dim)."""
+        n, length, E = x.shape
         w = self.in_proj_weight[i * E : (i + 1) * E]  # (E, E), PyTorch's (out, in)
-        y = x @ w.T
-        return y if self.in_proj_bias is None else y + self.in_proj_bias[i * E : (i + 1) * E]
-
-    def _heads(self, x):
-        n, length, _ = x.shape  # (N, L, E) -> (N, heads, L, head_dim)
-        return x.reshape(n, length, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
+        # as one (N L, E) @ (E, E) product: its weight gradient is one matmul, not N summed
+        y = x.reshape(n * length, E) @ w.T
+        if self.in_proj_bias is not None:
+            y = y + self.in_proj_bias[i * E : (i + 1) * E]
+        return y.reshape(n, length, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
@@ -235,7 +235,7 @@ class MultiheadAttention(Module):
                              f"and the batch size of query; got shapes {query.shape}, {key.shape}, {value.shape}")
         if self_attention:
             k = v = q
-        q, k, v = self._heads(self._project(q, 0)), self._heads(self._project(k, 1)), self._heads(self._project(v, 2))
+        q, k, v = self._project_heads(q, 0), self._project_heads(k, 1), self._project_heads(v, 2)
         scores_shape = (n, self.num_heads, length, source)
         mask = None
         if attn_mask is not None:
@@ -260,8 +260,8 @@ class MultiheadAttention(Module):
             mask = pad if mask is None else mask + pad
         out, weights = _attention(q, k, v, mask, self.dropout, self._rng, 1.0 / math.sqrt(self.head_dim),
                                   training=self.training)
-        out = out.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim)
-        out = self.out_proj(out)
+        out = out.permute(0, 2, 1, 3).reshape(n * length, self.embed_dim)
+        out = self.out_proj(out).reshape(n, length, self.embed_dim)
         if not batched:
             out = out.reshape(length, self.embed_dim)
         elif not self.batch_first:

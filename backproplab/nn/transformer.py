@@ -86,11 +86,18 @@ class TransformerEncoderLayer(Module):
                 f"TransformerEncoderLayer(d_model={self.d_model}) expects src of shape ({layout}) or "
                 f"(L, d_model) unbatched with d_model = {self.d_model}, got {x.shape}"
             )
+        shape = x.shape
+        sa = lambda x: self._sa(x.reshape(shape), src_mask, src_key_padding_mask, is_causal).reshape(-1, shape[-1])  # noqa: E731
+        # Every step but attention acts on each token alone: on (tokens, d_model), a weight's
+        # gradient is one matmul instead of a batch of them summed.
+        x = x.reshape(-1, shape[-1])
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff(self.norm2(x))
-        x = self.norm1(x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff(x))
+            x = x + sa(self.norm1(x))
+            x = x + self._ff(self.norm2(x))
+        else:
+            x = self.norm1(x + sa(x))
+            x = self.norm2(x + self._ff(x))
+        return x.reshape(shape)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, nhead={self.self_attn.num_heads}, norm_first={self.norm_first}"
