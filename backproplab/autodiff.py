@@ -275,17 +275,24 @@ def _accumulate(node, g, given, create_graph):
 def _run(roots, seeds, retain_graph, create_graph, wanted=None):
     """The reverse walk from ``roots`` with dL/d(root) = ``seeds``.
 
+    A tensor's backward runs as soon as every op that used it has sent its
+    gradient back (a count of its pending users), so its gradient is complete
+    then, and its memory is freed as early as possible: a weight's gradient is
+    accumulated right after its matmul's backward, not at the end of the pass.
+
     wanted=None: accumulate into ``.grad`` of every leaf (and of tensors that
     retain_grad()); returns nothing. Otherwise return {id(t): dL/dt} for the
     tensors in ``wanted`` and accumulate nothing; only the part of the graph
     that leads to them is walked.
     """
     order = _topological_order(roots)
-    grads = {}
-    for root, seed in zip(roots, seeds):
-        prev = grads.get(id(root))
-        grads[id(root)] = seed if prev is None else prev + seed
-    given = {id(s) for s in seeds}
+    pending = {}  # id(tensor) -> how many ops of the graph used it and have not sent their gradient yet
+    for node in order:
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx.parents:
+                if parent.requires_grad:
+                    pending[id(parent)] = pending.get(id(parent), 0) + 1
     found, needed = {}, None
     if wanted is not None:
         want = {id(t) for t in wanted}
@@ -294,35 +301,56 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
             ctx = node._ctx
             if id(node) in want or (ctx is not None and any(id(p) in needed for p in ctx.parents)):
                 needed.add(id(node))
+    del order  # from here on a tensor is held only by the ops that still need it
+    grads = {}
+    for root, seed in zip(roots, seeds):
+        prev = grads.get(id(root))
+        grads[id(root)] = seed if prev is None else prev + seed
+    given = {id(s) for s in seeds}
+    ready = list({id(r): r for r in reversed(roots) if id(r) not in pending}.values())
     token = _grad_enabled.set(True) if create_graph else None
     try:
-        for node in reversed(order):
+        while ready:
+            node = ready.pop()
             g = grads.pop(id(node), None)
-            if g is None:
-                continue
             ctx = node._ctx
-            if needed is None:
-                if ctx is None or node._retains_grad:
+            if ctx is None:
+                if g is not None and needed is None:
                     _accumulate(node, g, given, create_graph)
-                    if ctx is None:
-                        continue
-            else:
-                if id(node) in want:
+                elif g is not None and id(node) in want:
                     found[id(node)] = g
-                if ctx is None or not any(id(p) in needed for p in ctx.parents):
-                    continue
-            input_grads = _backward_with_graph(ctx, g) if create_graph else ctx.backward(g)
-            for parent, pg in zip(ctx.parents, input_grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if needed is not None and id(parent) not in needed:
-                    continue
-                if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
-                    pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
-                prev = grads.get(id(parent))
-                grads[id(parent)] = pg if prev is None else prev + pg
-            if not retain_graph:
-                ctx.release()
+                continue
+            parents = ctx.parents
+            if g is not None:
+                run = True
+                if needed is None:
+                    if node._retains_grad:
+                        _accumulate(node, g, given, create_graph)
+                else:
+                    if id(node) in want:
+                        found[id(node)] = g
+                    run = any(id(p) in needed for p in parents)
+                if run:
+                    input_grads = _backward_with_graph(ctx, g) if create_graph else ctx.backward(g)
+                    for parent, pg in zip(parents, input_grads):
+                        if pg is None or not parent.requires_grad:
+                            continue
+                        if needed is not None and id(parent) not in needed:
+                            continue
+                        if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
+                            pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
+                        prev = grads.get(id(parent))
+                        grads[id(parent)] = pg if prev is None else prev + pg
+                    if not retain_graph:
+                        ctx.release()
+            leaves = []
+            for parent in reversed(parents):  # reversed: the first input's branch goes first
+                if parent.requires_grad:
+                    left = pending[id(parent)] - 1
+                    pending[id(parent)] = left
+                    if left == 0:
+                        (ready if parent._ctx is not None else leaves).append(parent)
+            ready.extend(leaves)  # on top: a finished weight gradient is stored right away
     finally:
         if token is not None:
             _grad_enabled.reset(token)

@@ -11,11 +11,15 @@ size, and that checkpointing trades for compute.
     saved_bytes_by_module(model, x)     {'0': bytes, '1': bytes, ...}, from one forward pass
     peak_bytes(fn, *args)               (fn(*args), peak bytes allocated during the call)
 
-An array shared by several ops (a layer's output, saved by the next matmul and
-by tanh as its output) is counted once, for the first op that saved it; a view
-(a reshape, a broadcast) is charged to the array it looks into. The data of leaf
-tensors (parameters, inputs) exist without the graph and are not counted unless
-``include_leaves=True``.
+What a graph holds is each op's saved values and each op's output: the graph
+links every op to the Tensors it was applied to (``Function.parents``), and so
+keeps their data alive too, even where the backward does not read it (the
+output of ``x @ W`` before ``+ b``). Each op is charged for its output and for
+what it saved that no earlier op was charged for: an array shared by several ops
+is counted once; a view (a reshape, a broadcast) is charged to the array it
+looks into (for libraries whose arrays have ``.base``: NumPy, CuPy; elsewhere a
+broadcast counts at its full size). The data of leaf tensors (parameters, inputs) exist without the
+graph and are not counted unless ``include_leaves=True``.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ def _arrays(value, depth=0):
 
 def _functions(outputs):
     roots = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    ctxs = [n._ctx for n in autodiff._topological_order(list(roots)) if n._ctx is not None]
-    return ctxs, _leaf_keys(ctxs)
+    nodes = [n for n in autodiff._topological_order(list(roots)) if n._ctx is not None]
+    return nodes, _leaf_keys([n._ctx for n in nodes])
 
 
 def _leaf_keys(ctxs):
@@ -57,20 +61,22 @@ def _leaf_keys(ctxs):
     return keys
 
 
-def _charge(ctxs, leaves, include_leaves, seen=None):
+def _charge(nodes, leaves, include_leaves, seen=None):
+    """[(Function, bytes)]: each op's output and saved arrays not charged before."""
     seen = set() if seen is None else seen
     rows = []
-    for ctx in ctxs:
-        total = 0
+    for node in nodes:
+        ctx, total = node._ctx, 0
+        held = [node.data]
         for name, value in vars(ctx).items():
-            if name in ("parents", "needs_input_grad", "_params"):
+            if name not in ("parents", "needs_input_grad", "_params"):
+                held.extend(_arrays(value))
+        for array in held:
+            key, size = backend.memory_owner(array)
+            if key in seen or (key in leaves and not include_leaves):
                 continue
-            for array in _arrays(value):
-                key, size = backend.memory_owner(array)
-                if key in seen or (key in leaves and not include_leaves):
-                    continue
-                seen.add(key)
-                total += size
+            seen.add(key)
+            total += size
         rows.append((ctx, total))
     return rows
 
@@ -78,8 +84,8 @@ def _charge(ctxs, leaves, include_leaves, seen=None):
 def saved_bytes_by_op(outputs, include_leaves=False):
     """[(Function, bytes)] for every op of the graph of ``outputs`` (a Tensor or a
     list), inputs' ops first; each array is charged to the first op that saved it."""
-    ctxs, leaves = _functions(outputs)
-    return _charge(ctxs, leaves, include_leaves)
+    nodes, leaves = _functions(outputs)
+    return _charge(nodes, leaves, include_leaves)
 
 
 def saved_bytes(outputs, include_leaves=False) -> int:
@@ -116,10 +122,11 @@ def saved_bytes_by_module(model, *inputs, include_leaves=False, **kwargs) -> dic
                 if id(node._ctx) in claimed:
                     continue
                 claimed.add(id(node._ctx))
-                mine.append(node._ctx)
+                mine.append(node)
                 stack.extend(node._ctx.parents)
             mine.reverse()  # roughly inputs first, as the ops ran
-            size = sum(s for _, s in _charge(mine, _leaf_keys(mine), include_leaves, seen))
+            leaves = _leaf_keys([n._ctx for n in mine])
+            size = sum(s for _, s in _charge(mine, leaves, include_leaves, seen))
             rows[name] = rows.get(name, 0) + size
 
         return hook

@@ -188,9 +188,9 @@ def test_checkpoint_under_create_graph():
 def test_checkpointing_holds_only_segment_inputs_for_backward():
     model = _mlp(16, 32, seed=10)  # 32 modules: Linear, Tanh, Linear, ...
     x = Tensor(np.random.default_rng(11).standard_normal((64, 32)))
-    activation = 64 * 32 * 8
-    # plain: each block's tanh output (saved by Tanh, and by the next MatMul as its input)
-    assert memory.saved_bytes(model(x).sum()) == 16 * activation
-    # 4 segments of 4 blocks: the inputs of segments 2 and 3 (x is the caller's), the
-    # input of the last, unchecked segment, and its 4 tanh outputs
-    assert memory.saved_bytes(bp.checkpoint_sequential(model, 4, x).sum()) == 7 * activation
+    activation, loss = 64 * 32 * 8, 8
+    # plain: per block x @ W, + b and tanh: three (64, 32) arrays
+    assert memory.saved_bytes(model(x).sum()) == 3 * 16 * activation + loss
+    # 4 segments of 4 blocks: the outputs of the 3 checkpointed segments and the
+    # last, plain segment's 3 arrays per block
+    assert memory.saved_bytes(bp.checkpoint_sequential(model, 4, x).sum()) == (3 + 3 * 4) * activation + loss
