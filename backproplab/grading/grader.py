@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import course, flags as flagging, sandbox, wire
-from .assignment import assignment_name
+from .assignment import assignment_name, cell_info, cell_source
 from .generate import PRISTINE
 from .judge import PASSED, Verdict, judge_observation
 from .observe import OBSERVED, STUB_MESSAGE
@@ -236,8 +236,13 @@ def _flags(cells, assignment, references):
             protected |= flagging.bound_names(tree)
             if cell.role == "setup":
                 aliases.update(flagging.module_aliases(tree))
+    # Ordinary cells of the exercise notebook itself (demonstrations) are not the student's.
+    given = {cell_source(c) for c in assignment.notebook["cells"]
+             if c.get("cell_type") == "code" and not cell_info(c).get("role")}
     found, pending = {}, []
     for cell in cells:
+        if cell.role == "student" and cell.source in given:
+            continue
         if cell.role in ("answer", "student"):
             where = (f"the answer cell of {cell.exercise}" if cell.role == "answer"
                      else "a cell you added")

@@ -21,7 +21,7 @@ import pytest
 
 import backproplab as bl
 from backproplab import numerics
-from backproplab.grading import ExerciseFailure
+from checking import ExerciseFailure, exec_check
 from backproplab.grading.assignment import assignment_name, cell_info, exercises
 from backproplab.grading.generate import stub_solutions
 
@@ -244,11 +244,8 @@ def run_check_cells(name, exercise, answers=None):
     for cell in nb.cells:
         info = cell_info(cell)
         if info.get("role") == "check" and info["exercise"] == exercise:
-            out = io.StringIO()
             try:
-                with contextlib.redirect_stdout(out):
-                    exec(cell.source, namespace)
-                results.append(out.getvalue())
+                results.append(exec_check(cell.source, namespace))
             except ExerciseFailure as failure:
                 results.append(failure)
     assert results, f"{name} has no check cell for {exercise}"
