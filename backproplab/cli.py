@@ -2,6 +2,7 @@
 
     backproplab exercises   generate exercises/ from solutions/
     backproplab grade       grade submitted notebooks
+    backproplab site        build the course as a static HTML site (site/)
 
 Each subcommand lives in its own module, which gives ``add_arguments(parser)`` and
 ``run(args) -> exit status``; modules are imported only when their subcommand runs,
@@ -16,6 +17,7 @@ import sys
 SUBCOMMANDS = {
     "exercises": ("backproplab.grading.generate", "generate exercise notebooks from solutions"),
     "grade": ("backproplab.grading.grader", "grade submitted notebooks"),
+    "site": ("backproplab.site", "build the course as a static HTML site"),
 }
 
 
