@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import backproplab as bp
-from backproplab import Tensor, gradcheck
+from backproplab import Tensor, gradcheck, ops
+from backproplab.nn.attention import safe_softmax
+from backproplab.tensor import _apply
 
 
 @dataclass
@@ -26,6 +28,29 @@ class Op:
 
 def _stack_ref(arrays, axis):
     return np.stack(arrays, axis=axis)
+
+
+def _softmax_ref(a):  # a fully masked (-inf) slice gives zeros
+    m = np.max(a, axis=-1, keepdims=True)
+    e = np.exp(a - np.where(np.isneginf(m), 0.0, m))
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total == 0, 1.0, total)
+
+
+def _masked(a):  # -inf in a fixed pattern and in the whole first slice along axis 0
+    keep = np.arange(int(np.prod(a.shape))).reshape(a.shape) % 3 != 1
+    keep[0] = False
+    if isinstance(a, np.ndarray):
+        return np.where(keep, a, -np.inf)
+    return bp.where(bp.nn._device.array_like(keep, a.data), a, -np.inf)
+
+
+def _lstm_pointwise_ref(gates, state):
+    H = state.shape[1] // 2
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    i, f, g, o = sig(gates[:, :H]), sig(gates[:, H:2 * H]), np.tanh(gates[:, 2 * H:3 * H]), sig(gates[:, 3 * H:])
+    c = f * state[:, H:] + i * g
+    return np.concatenate([o * np.tanh(c), c], axis=1)
 
 
 OPS = [
@@ -78,6 +103,11 @@ OPS = [
        [((3, 4), (3, 4)), ((5,), (5,)), ((2, 3, 4), (2, 3, 4))]),
     Op("where", lambda a, b: bp.where(a.data > b.data, a, b), lambda a, b: np.where(a > b, a, b),
        [((3, 4), (3, 4)), ((3, 4), (4,)), ((5,), (2, 5))], domain="distinct"),
+    Op("softmax", lambda a: safe_softmax(a), _softmax_ref, [((3, 4),), ((5,),), ((2, 3, 4),)]),
+    Op("softmax_masked", lambda a: safe_softmax(_masked(a)), lambda a: _softmax_ref(_masked(a)),
+       [((3, 4),), ((4, 1),), ((2, 3, 4),)]),
+    Op("lstm_pointwise", lambda a, b: _apply(ops.LSTMPointwise, a, b), _lstm_pointwise_ref,
+       [((3, 8), (3, 4)), ((1, 4), (1, 2)), ((2, 12), (2, 6))]),
 ]
 
 

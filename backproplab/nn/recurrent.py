@@ -17,7 +17,9 @@ The forward pass is a Python loop over t, and every step is made of the engine's
 primitive ops (matmul, add, sigmoid, tanh, slicing). The graph of a sequence is
 therefore the network unrolled in time, and ``loss.backward()`` walking it back
 from the last step to the first *is* backpropagation through time: no code here
-computes a gradient.
+computes a gradient. (One exception for speed: the elementwise half of an LSTM
+step, 13 ops composed, is the single op ``ops.LSTMPointwise``, tested against the
+composed form ``_lstm_step_composed``; the walk over time is still the engine's.)
 
 Names, shapes and gate order are PyTorch's, so a ``state_dict`` moves between
 the two libraries unchanged: ``weight_ih_l{k}`` (G*H, D_in), ``weight_hh_l{k}``
@@ -43,7 +45,8 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..tensor import Tensor, concatenate, stack, zeros
+from ..ops.lstm import LSTMPointwise
+from ..tensor import Tensor, _apply, concatenate, stack, zeros
 from . import init
 from .dropout import Dropout
 from .linear import as_tensor
@@ -107,7 +110,8 @@ def _rnn_step(x, h, w, nonlinearity):
     return a.tanh() if nonlinearity == "tanh" else a.relu()
 
 
-def _lstm_step(x, h, c, w):
+def _lstm_step_composed(x, h, c, w):
+    """One LSTM step from primitive ops: the reference that ``ops.LSTMPointwise`` is tested against."""
     H = h.shape[1]
     gates = w.inputs(x, h) @ w.w_t  # (N, 4H): i, f, g, o
     s = gates.sigmoid()  # one op for the three sigmoid gates (the g columns are not used)
@@ -116,6 +120,14 @@ def _lstm_step(x, h, c, w):
     c = f * c + i * g
     h = o * c.tanh()
     return h, c
+
+
+def _lstm_step(x, h, hc, w):
+    """One LSTM step on the carried state hc = [h, c] (N, 2H) -> (h', [h', c']): the gates'
+    matmul, then the elementwise rest as one op (``ops.LSTMPointwise``; 13 ops composed)."""
+    gates = w.inputs(x, h) @ w.w_t  # (N, 4H): i, f, g, o
+    hc = _apply(LSTMPointwise, gates, hc)
+    return hc[:, : h.shape[1]], hc
 
 
 def _gru_step(x, h, w):
@@ -268,8 +280,8 @@ class LSTMCell(_CellBase):
 
     def forward(self, input, hx=None):
         x, (h, c), batched = self._prepare(input, hx)
-        h, c = _lstm_step(x, h, c, self._weights(x.shape[0]))
-        return _unbatch(h, batched), _unbatch(c, batched)
+        h, hc = _lstm_step(x, h, concatenate([h, c], axis=1), self._weights(x.shape[0]))
+        return _unbatch(h, batched), _unbatch(hc[:, self.hidden_size :], batched)
 
 
 class GRUCell(_CellBase):
@@ -359,15 +371,15 @@ class _RecurrentBase(Module):
             outs = []
             for d, suffix in enumerate(("", "_reverse")[:directions]):
                 w = self._layer_weights(layer, suffix, n)
-                carried = [s[layer * directions + d] for s in states]
+                carried = self._carry([s[layer * directions + d] for s in states])
                 order = range(steps) if d == 0 else range(steps - 1, -1, -1)
                 hs = [None] * steps
                 for t in order:
                     carried = self._step(inputs[t], carried, w)
                     hs[t] = carried[0]
                 outs.append(hs)
-                for k in range(count):
-                    finals[k].append(carried[k])
+                for k, state in enumerate(self._uncarry(carried)):
+                    finals[k].append(state)
             inputs = outs[0] if directions == 1 else [concatenate([a, b], axis=1) for a, b in zip(*outs)]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 drop = Dropout(self.dropout, rng=self._rng)
@@ -378,6 +390,13 @@ class _RecurrentBase(Module):
             output = output.reshape(steps, output.shape[-1])
             finals = [f.reshape(f.shape[0], f.shape[2]) for f in finals]
         return output, finals
+
+    def _carry(self, states):
+        """The initial states of one layer and direction -> what the step function carries."""
+        return states
+
+    def _uncarry(self, carried):
+        return carried
 
     def _initial_states(self, layer_name, hx, x, n, layers, count, batched):
         if hx is None:
@@ -471,6 +490,14 @@ class LSTM(_RecurrentBase):
             raise NotImplementedError("LSTM: proj_size (LSTM with projections) is not supported")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          rng, dtype, device)
+
+    def _carry(self, states):
+        h, c = states
+        return [h, concatenate([h, c], axis=1)]  # the step carries [h, c] as one (N, 2H) state
+
+    def _uncarry(self, carried):
+        h, hc = carried
+        return [h, hc[:, self.hidden_size :]]
 
     def _step(self, x, carried, w):
         return list(_lstm_step(x, carried[0], carried[1], w))

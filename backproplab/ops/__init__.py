@@ -10,9 +10,10 @@ from .movement import Expand, Reshape, Permute, Index, Gather, Concatenate
 from .matmul import MatMul
 from .conv import Conv2d, MaxPool2d
 from .softmax import Softmax
+from .lstm import LSTMPointwise
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Tanh", "Sigmoid", "Relu",
     "Where", "Cast", "Sum", "Max", "Expand", "Reshape", "Permute", "Index", "Gather", "Concatenate",
-    "MatMul", "Softmax", "Conv2d", "MaxPool2d",
+    "MatMul", "Softmax", "LSTMPointwise", "Conv2d", "MaxPool2d",
 ]
