@@ -26,7 +26,8 @@ import numpy as np
 from .autodiff import no_grad
 from .tensor import Tensor
 
-__all__ = ["SweepRun", "train_logistic_nets", "mirror_weight_pattern"]
+__all__ = ["SweepRun", "train_logistic_nets", "mirror_weight_pattern", "FamilyTreesRun",
+           "train_family_trees"]
 
 
 @dataclass
@@ -168,3 +169,104 @@ def mirror_weight_pattern(W1):
     ratios = (magnitude / magnitude[:1]).T
     antisymmetry = np.abs(left + right).max(axis=0) / np.abs(W1).max(axis=0)
     return ratios, antisymmetry
+
+
+@dataclass
+class FamilyTreesRun:
+    """What ``train_family_trees`` found for S seeds (one held-out set per seed).
+
+    seeds:     (S,) the seeds; seed s draws both the initial weights and its test cases.
+    test_cases: (S, n_test) indices into ``data.family_trees().cases`` held out of training.
+    error:     (S, T) E on the training cases after each sweep.
+    outputs:   (S, 104, 24) the 24 output units for every case (trained and held out).
+    targets:   (104, 24) 1 for each correct answer.
+    encodings: (S, 24, 6) the person-encoding units' activities for each of the 24 people.
+    """
+
+    seeds: np.ndarray
+    test_cases: np.ndarray
+    error: np.ndarray
+    outputs: np.ndarray
+    targets: np.ndarray
+    encodings: np.ndarray
+
+    def answered(self, cases=None):
+        """(S, len(cases)) True where a case is answered: the output unit of every correct
+        answer above 0.5 and every other output unit below 0.5 (``cases`` default: each
+        seed's own test cases)."""
+        if cases is None:
+            picked = np.take_along_axis(self.outputs, self.test_cases[:, :, None], axis=1)
+            targets = self.targets[self.test_cases]
+        else:
+            picked, targets = self.outputs[:, cases], self.targets[cases]
+        return np.all((picked > 0.5) == (targets > 0.5), axis=-1)
+
+
+def train_family_trees(seeds=4, *, n_test=4, sweeps=1500, warmup=20, lr=(0.005, 0.01),
+                       momentum=(0.5, 0.9), weight_decay=0.002, init_range=0.3):
+    """The family-trees network of the 1986 letter, S seeds side by side, full batch.
+
+    24 person units -> 6 person-encoding units; 12 relation units -> 6 relation-encoding
+    units; both -> 12 central units -> 6 units -> 24 output units, all logistic, every
+    unit with a bias. The defaults are the letter's settings. E = 1/2 sum_c sum_j
+    (y_jc - d_jc)^2 over the training cases, eq. 9
+    with (lr, momentum) = (lr[0], momentum[0]) for the first ``warmup`` sweeps and
+    (lr[1], momentum[1]) after, and after every change each weight shrinks by the factor
+    (1 - weight_decay), the letter's schedule and decay. For seed s, ``n_test`` of the 104
+    cases, drawn with ``default_rng(s)``, are held out of training, and the
+    initial weights are uniform in [-init_range, init_range], drawn after them.
+    """
+    from .data import family_trees
+
+    ft = family_trees()
+    person, relation, targets = ft.arrays()
+    n_cases = len(ft.cases)
+    seeds = np.arange(seeds) if isinstance(seeds, (int, np.integer)) else np.asarray(seeds)
+    if seeds.ndim != 1 or seeds.size == 0 or not 0 <= n_test < n_cases:
+        raise ValueError(f"train_family_trees: seeds must be a positive int or a list of ints "
+                         f"and 0 <= n_test < {n_cases}, got {seeds!r} and {n_test!r}")
+    shapes = [(24, 6), (1, 6), (12, 6), (1, 6), (6, 12), (6, 12), (1, 12), (12, 6), (1, 6),
+              (6, 24), (1, 24)]
+    tests, inits = [], []
+    for s in seeds:
+        rng = np.random.default_rng(int(s))
+        tests.append(np.sort(rng.choice(n_cases, size=n_test, replace=False)))
+        inits.append([rng.uniform(-init_range, init_range, size=shape) for shape in shapes])
+    tests = np.array(tests, dtype=int).reshape(len(seeds), n_test)
+    train_mask = np.ones((len(seeds), n_cases, 1))
+    for k, t in enumerate(tests):
+        train_mask[k, t] = 0.0
+    params = [Tensor(np.stack([w[i] for w in inits]), requires_grad=True)
+              for i in range(len(shapes))]
+    steps = [np.zeros_like(p.data) for p in params]
+    P, R, D, M = Tensor(person), Tensor(relation), Tensor(targets), Tensor(train_mask)
+
+    def forward():
+        A, a, B, b, Cp, Cr, c, H, h, O, o = params
+        people = (P @ A + a).sigmoid()                      # (S, 104, 6)
+        relations = (R @ B + b).sigmoid()                   # (S, 104, 6)
+        central = (people @ Cp + relations @ Cr + c).sigmoid()
+        return people, ((central @ H + h).sigmoid() @ O + o).sigmoid()  # (S, 104, 24)
+
+    errors = []
+    for sweep in range(sweeps):
+        for p in params:
+            p.grad = None
+        _, y = forward()
+        diff = (y - D) * M                                   # held-out cases give no error
+        per_net = 0.5 * (diff * diff).sum(axis=(1, 2))
+        errors.append(per_net.numpy().copy())
+        per_net.sum().backward()
+        eps, alpha = (lr[0], momentum[0]) if sweep < warmup else (lr[1], momentum[1])
+        with no_grad():
+            for p, step in zip(params, steps):
+                step *= alpha
+                step -= eps * p.grad
+                p.data += step
+                p.data *= 1.0 - weight_decay
+    with no_grad():
+        _, y = forward()
+        A, a = params[0].numpy(), params[1].numpy()
+    encodings = _sigmoid(np.eye(24)[None] @ A + a)          # (S, 24, 6)
+    return FamilyTreesRun(seeds=seeds, test_cases=tests, error=np.stack(errors, axis=1),
+                          outputs=y.numpy(), targets=targets, encodings=encodings)
