@@ -16,7 +16,7 @@ from .scalar import Value
 from .tensor import Tensor, tensor, zeros, ones, matmul, concatenate, stack, where
 from .gradcheck import gradcheck, numerical_gradient, GradcheckError
 from . import nn, optim, data, diagnostics, train
-from . import autograd
+from . import autograd, amp, memory
 from .checkpoint import checkpoint, checkpoint_sequential
 
 __version__ = "0.1.0"
@@ -36,6 +36,8 @@ __all__ = [
     "is_grad_enabled",
     "grad",
     "autograd",
+    "amp",
+    "memory",
     "checkpoint",
     "checkpoint_sequential",
     "gradcheck",

@@ -18,6 +18,8 @@ from . import backend
 __all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "backward", "grad"]
 
 _grad_enabled = contextvars.ContextVar("backproplab_grad_enabled", default=True)
+# Set by amp.autocast: a callable (op class, input Tensors) -> input Tensors, cast.
+_autocast = contextvars.ContextVar("backproplab_autocast", default=None)
 
 
 def is_grad_enabled() -> bool:

@@ -14,6 +14,7 @@ import importlib
 
 import numpy as np
 import array_api_compat
+import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy: np.dtype("bfloat16"))
 
 __all__ = [
     "namespace",
@@ -30,7 +31,8 @@ __all__ = [
 ]
 
 # Dtypes a Tensor may hold. Gradients are defined for the floating ones only.
-FLOATING = ("float16", "float32", "float64")
+# bfloat16 (8 exponent bits like float32, 8 significand bits) is ml_dtypes' NumPy dtype.
+FLOATING = ("float16", "bfloat16", "float32", "float64")
 SUPPORTED = FLOATING + ("int8", "int16", "int32", "int64", "uint8", "bool")
 
 # Names PyTorch and NumPy users write for dtypes. "float" is NumPy's (float64), not

@@ -511,6 +511,9 @@ def where(condition, a, b) -> Tensor:
 
 def _apply(fn_cls, *inputs, **params):
     """Run one op: forward on the arrays, and record it if a gradient will be needed."""
+    autocast = autodiff._autocast.get()
+    if autocast is not None:  # inside amp.autocast: the inputs in the op's precision
+        inputs = autocast(fn_cls, inputs)
     ctx = fn_cls(*inputs)
     out = ctx.forward(*[t.data for t in inputs], **params)
     requires_grad = any(ctx.needs_input_grad) and autodiff.is_grad_enabled()

@@ -22,7 +22,10 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        out = a @ b
+        if out.dtype != a.dtype and a.dtype == b.dtype:  # ml_dtypes' bfloat16 @ gives float32
+            out = namespace(out).astype(out, a.dtype)
+        return out
 
     def backward(self, g):
         da = _sum_to(g @ self.b.mT, self.a.shape) if self.needs_input_grad[0] else None
