@@ -73,9 +73,10 @@ def _check_input(x, weight, groups, what, dims):
     _check_groups(per_group * groups if isinstance(groups, numbers.Integral) else 0, out_channels, groups, what)
     channels = x.shape[-1 - len(dims)]
     if channels != per_group * groups:
+        unbatched = f" (a {x.ndim}-D input is one unbatched example (C_in, {names}))" if x.ndim == 1 + len(dims) else ""
         raise ValueError(
             f"{what} expects {per_group * groups} input channels (weight {weight.shape}, groups={groups}), "
-            f"got {channels} (input shape {x.shape})"
+            f"got {channels} (input shape {x.shape}){unbatched}"
         )
 
 
