@@ -46,8 +46,10 @@ def error_plot(h, errors, *, ax=None, title="Error of a finite difference",
     """Log-log plot of errors against the step size.
 
     h: (K,) step sizes. errors: {curve label: (K,) errors}; exact zeros are left out
-    (a log axis cannot show them). guides: (slope, h0, e0, label) tuples drawn as dashed
-    lines e = e0 (h / h0)^slope, to compare a curve's slope with the theory.
+    (a log axis cannot show them). guides: (slope, h0, e0, label) or (slope, h0, e0, label,
+    color) tuples drawn as lines e = e0 (h / h0)^slope, to compare a curve's slope with the
+    theory: dashed for a positive slope (truncation), dash-dotted for a negative one
+    (rounding); black unless a color is given.
     legend: where the legend goes (a matplotlib ``loc``). Returns the Axes.
     """
     ax = _axes(ax)
@@ -61,8 +63,9 @@ def error_plot(h, errors, *, ax=None, title="Error of a finite difference",
             raise ValueError(f"error_plot: errors[{label!r}] has shape {err.shape}, but h "
                              f"has shape {h.shape}")
         ax.loglog(h, np.where(err > 0, err, np.nan), marker=".", markersize=3, label=label)
-    for slope, h0, e0, label in guides:
-        ax.loglog(h, e0 * (h / h0) ** slope, "k--", linewidth=0.8, alpha=0.6, label=label)
+    for slope, h0, e0, label, *color in guides:
+        ax.loglog(h, e0 * (h / h0) ** slope, linestyle="--" if slope > 0 else "-.",
+                  color=color[0] if color else "black", linewidth=0.9, alpha=0.7, label=label)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8, loc=legend)
     return ax
