@@ -21,11 +21,12 @@ each micro-batch's mean loss by 1/4 and call ``step()`` once:
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adaptive import Adagrad, AdaGrad, RMSprop, Adam, AdamW
+from .lbfgs import LBFGS
 from .clip import clip_grad_norm_, clip_grad_value_
 from .schedule import LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW",
+    "Optimizer", "SGD", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "LBFGS",
     "clip_grad_norm_", "clip_grad_value_",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup",
 ]
