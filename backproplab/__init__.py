@@ -16,7 +16,7 @@ from .scalar import Value
 from .tensor import Tensor, tensor, zeros, ones, matmul, concatenate, stack, where
 from .gradcheck import gradcheck, numerical_gradient, GradcheckError
 from . import nn, optim, data, diagnostics, train
-from . import autograd, amp, memory
+from . import autograd, amp, memory, parallel
 from .checkpoint import checkpoint, checkpoint_sequential
 
 __version__ = "0.1.0"
@@ -38,6 +38,7 @@ __all__ = [
     "autograd",
     "amp",
     "memory",
+    "parallel",
     "checkpoint",
     "checkpoint_sequential",
     "gradcheck",
