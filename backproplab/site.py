@@ -51,6 +51,7 @@ class Site:
     """What ``build_site`` wrote: the pages (paths inside ``out``) and the broken links."""
 
     out: Path
+    lessons: frozenset = frozenset()  # the lesson notebooks, relative to the course root
     pages: list = field(default_factory=list)
     copied: list = field(default_factory=list)
     broken: list = field(default_factory=list)  # "page: link (why)"
@@ -72,11 +73,13 @@ def build_site(out="site", root=None, mathjax_url=None):
     if not readme.is_file() or not lessons:
         raise SiteError(f"{root} is not the course: it needs README.md and lessons/NN_*.ipynb")
     _prepare(out, root)
+    (out / MARKER).write_text("built by `backproplab site`, which may replace this folder\n",
+                              encoding="utf-8")
 
     exporter = HTMLExporter(template_name="lab")
     if mathjax_url:
         exporter.mathjax_url = mathjax_url
-    site = Site(out)
+    site = Site(out, frozenset(path.relative_to(root) for path in lessons))
     titles = {path: _title(nbformat.read(path, as_version=4), path.stem) for path in lessons}
 
     index = nbformat.v4.new_notebook()
@@ -90,8 +93,6 @@ def build_site(out="site", root=None, mathjax_url=None):
         nb.cells = [nbformat.v4.new_markdown_cell(nav, id="site-navigation-top"), *nb.cells,
                     nbformat.v4.new_markdown_cell(nav, id="site-navigation-bottom")]
         _write_page(site, exporter, nb, source=path, root=root, title=titles[path])
-    (out / MARKER).write_text("built by `backproplab site`; rebuilt in place by it\n",
-                              encoding="utf-8")
     return site
 
 
@@ -186,7 +187,7 @@ def _replace_widget_outputs(nb, notebook):
 
 def _write_page(site, exporter, nb, source, root, title):
     """Render ``nb`` (from the file ``source``) to its page, rewriting its links."""
-    page = site.out / _site_path(source.relative_to(root))
+    page = site.out / _site_path(site, source.relative_to(root))
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
 
     def rewrite(match):
@@ -200,12 +201,13 @@ def _write_page(site, exporter, nb, source, root, title):
     site.pages.append(page.relative_to(site.out).as_posix())
 
 
-def _site_path(relative):
-    """Where a repository file is in the site: README -> index, a lesson -> its page."""
+def _site_path(site, relative):
+    """Where a repository file is in the site: README -> index, a lesson -> its page,
+    anything else -> a copy at the same place."""
     relative = Path(relative)
     if relative == Path("README.md"):
         return Path("index.html")
-    if relative.parent == Path("lessons") and relative.suffix == ".ipynb":
+    if relative in site.lessons:
         return relative.with_suffix(".html")
     return relative
 
@@ -223,8 +225,8 @@ def _rewrite_link(site, target, source, page, root):
         site.broken.append(f"{where} (no such file {path.relative_to(root).as_posix()})")
         return target
     relative = path.relative_to(root)
-    in_site = site.out / _site_path(relative)
-    if _site_path(relative) == relative and not in_site.exists():
+    in_site = site.out / _site_path(site, relative)
+    if _site_path(site, relative) == relative and not in_site.exists():
         in_site.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, in_site)
         site.copied.append(relative.as_posix())

@@ -169,8 +169,12 @@ def test_links_between_notebooks_are_rewritten_and_widgets_become_notes(tmp_path
     ]
     _lesson(root, "01_one.ipynb", [
         nbformat.v4.new_markdown_cell("# Lesson one\n\nNext: [two](02_two.ipynb#Part-b), "
-                                      "[map](../README.md), [gone](03_gone.ipynb)."),
+                                      "[map](../README.md), [gone](03_gone.ipynb), "
+                                      "[notes](notes.ipynb).\n\n![a picture](figures/pic.png)"),
         widget])
+    (root / "lessons" / "figures").mkdir()
+    (root / "lessons" / "figures" / "pic.png").write_bytes(b"not really a png")
+    _lesson(root, "notes.ipynb", [nbformat.v4.new_markdown_cell("# Not a lesson")])
     _lesson(root, "02_two.ipynb", [
         nbformat.v4.new_markdown_cell("# Lesson two\n\n## Part b\n\nBack to "
                                       "[one](../lessons/01_one.ipynb).")])
@@ -183,6 +187,10 @@ def test_links_between_notebooks_are_rewritten_and_widgets_become_notes(tmp_path
     assert 'href="02_two.html#Part-b"' in one and 'href="../index.html"' in one
     assert 'href="../exercises/01_one.ipynb"' in one and (out / "exercises/01_one.ipynb").is_file()
     assert "children=" not in one
+    # files that are not lessons are copied: a notebook outside the numbered lessons, a picture
+    assert 'href="notes.ipynb"' in one and (out / "lessons" / "notes.ipynb").is_file()
+    assert 'src="figures/pic.png"' in one and (out / "lessons/figures/pic.png").is_file()
+    assert not (out / "lessons" / "notes.html").exists()
     assert one.count("backproplab-widget-note") == 2
     assert one.count(f"data:image/png;base64,{png}") == 1  # the static figure stays
     two = (out / "lessons" / "02_two.html").read_text(encoding="utf-8")
