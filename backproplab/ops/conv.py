@@ -147,14 +147,21 @@ class Conv2d(Function):
         return _correlate(xpad, w, b, stride, dilation, groups)
 
     def backward(self, g):
+        xp = namespace(g)
         x_shape, xpad_shape, stride, pads, dilation, groups = self.geometry
+        n, o, ho, wo = g.shape
+        g_mat = xp.reshape(g, (n, groups, o // groups, ho, wo))  # dY as (G, P, O/G): a view if channels-last
+        g_mat = xp.reshape(xp.permute_dims(g_mat, (1, 0, 3, 4, 2)), (groups, n * ho * wo, o // groups))
         dx = dw = db = None
         if self.needs_input_grad[1]:
-            dw = _weight_gradient(self.xpad, g, self.kernel, stride, dilation, groups)
+            dw = _weight_gradient(self.xpad, g_mat, o, self.kernel, stride, dilation, groups)
         if self.needs_input_grad[0]:
             dx = _input_gradient(g, self.w, x_shape, xpad_shape, stride, pads, dilation, groups)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            db = namespace(g).sum(g, axis=(0, 2, 3))
+            # the sum over all P pixels as a product with a row of ones: one BLAS call,
+            # many times faster than NumPy's sum over the axes (0, 2, 3)
+            ones = xp.ones((groups, 1, n * ho * wo), dtype=g.dtype, device=device_of(g))
+            db = xp.reshape(ones @ g_mat, (o,))
         return dx, dw, db
 
 
@@ -175,14 +182,11 @@ def _correlate(xpad, w, b, stride, dilation, groups):
     return xp.reshape(y, (n, o, ho, wo))  # a view for G = 1
 
 
-def _weight_gradient(xpad, g, kernel, stride, dilation, groups):
+def _weight_gradient(xpad, g_mat, o, kernel, stride, dilation, groups):
     """dW (O, C/G, kH, kW) = dY_mat^T @ cols per group: a correlation of X with dY."""
-    xp = namespace(g)
-    n, o, ho, wo = g.shape
+    xp = namespace(g_mat)
     cg = xpad.shape[1] // groups
     channels_last = _channels_last(xpad)
-    g_mat = xp.reshape(g, (n, groups, o // groups, ho, wo))
-    g_mat = xp.reshape(xp.permute_dims(g_mat, (1, 0, 3, 4, 2)), (groups, n * ho * wo, o // groups))
     dw = g_mat.mT @ _columns(xp, windows(xpad, kernel, stride, dilation), groups, channels_last)  # (G, O/G, K)
     if channels_last:  # K ran (kH, kW, C/G)
         return xp.permute_dims(xp.reshape(dw, (o,) + tuple(kernel) + (cg,)), (0, 3, 1, 2))
