@@ -52,9 +52,11 @@ def _missing(reason):
 
 
 def chromium_executable():
-    """The system's Chromium: $BACKPROPLAB_CHROMIUM, else chromium on PATH."""
-    for candidate in (os.environ.get("BACKPROPLAB_CHROMIUM"), shutil.which("chromium"),
-                      shutil.which("chromium-browser"), "/usr/bin/chromium"):
+    """The system's Chromium: $BACKPROPLAB_CHROMIUM if set, else chromium on PATH."""
+    chosen = os.environ.get("BACKPROPLAB_CHROMIUM")
+    candidates = [chosen] if chosen else [shutil.which("chromium"),
+                                          shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -69,11 +71,15 @@ def sync_api():
     return sync_api
 
 
-@pytest.fixture(scope="session")
+# Module scope: JupyterLab and Chromium end when the module's tests do, not at the end of
+# the whole test run.
+@pytest.fixture(scope="module")
 def browser(sync_api):
     executable = chromium_executable()
     if executable is None:
-        _missing("Chromium is not installed (Debian: apt-get install chromium; or set "
+        where = os.environ.get("BACKPROPLAB_CHROMIUM")
+        _missing(f"no Chromium at BACKPROPLAB_CHROMIUM={where}" if where else
+                 "Chromium is not installed (Debian: apt-get install chromium; or set "
                  "BACKPROPLAB_CHROMIUM to its path)")
     playwright = sync_api.sync_playwright().start()
     try:
@@ -138,7 +144,7 @@ class Lab:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory, browser):
     if importlib.util.find_spec("jupyterlab") is None:
         _missing("JupyterLab is not installed (pip install -e '.[dev]')")
