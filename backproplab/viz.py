@@ -147,13 +147,15 @@ def _number(x, fmt):
     return format(float(x), fmt)
 
 
-def draw_graph(root, *, edge_labels=None, show_grad=True, title=None, ax=None, fmt=".3g"):
+def draw_graph(root, *, edge_labels=None, show_grad=True, title=None, ax=None, fmt=".3g",
+               fontsize=8):
     """Draw the computational graph of ``root``: a box per value (label, data, grad) and a
     circle per op, with arrows along the forward pass.
 
     edge_labels: optional {(input node, output node): number or text}, written on the
         arrow from input to output, e.g. the local derivative d(output)/d(input).
     show_grad: also print each node's ``grad`` (after ``backward()``).
+    fontsize: of the text in the boxes and on the arrows (op symbols get 2 points more).
     Returns the Axes.
     """
     from matplotlib.patches import Circle, FancyBboxPatch
@@ -180,7 +182,7 @@ def draw_graph(root, *, edge_labels=None, show_grad=True, title=None, ax=None, f
             ax.add_patch(Circle((ox, y), _OP_R, facecolor="#fff7d6", edgecolor="0.3", lw=0.8))
             op = str(getattr(node, "_op", "") or "op")
             ax.text(ox, y, _OP_SYMBOLS.get(op, op[:5]), ha="center", va="center",
-                    fontsize=8 if len(op) > 2 else 10)
+                    fontsize=fontsize if len(op) > 2 else fontsize + 2)
             ax.annotate("", (x - _BOX_W / 2, y), (ox + _OP_R, y),
                         arrowprops=dict(arrowstyle="->", lw=0.8, color="0.3"))
             seen = {}
@@ -200,7 +202,7 @@ def draw_graph(root, *, edge_labels=None, show_grad=True, title=None, ax=None, f
                     text = f"{text} (x{seen[id(child)]})" if text else f"x{seen[id(child)]}"
                 if text:
                     ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, text,
-                            ha="center", va="center", fontsize=8, color="tab:blue",
+                            ha="center", va="center", fontsize=fontsize, color="tab:blue",
                             bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))
         colour = "#fde0c5" if node is root else ("#dbe9f6" if not has_op else "#f2f2f2")
         ax.add_patch(FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,
@@ -210,7 +212,7 @@ def draw_graph(root, *, edge_labels=None, show_grad=True, title=None, ax=None, f
         if show_grad:
             lines.append(f"grad {_number(node.grad, fmt)}")
         ax.text(x, y, "\n".join(line for line in lines if line), ha="center", va="center",
-                fontsize=8, linespacing=1.2)
+                fontsize=fontsize, linespacing=1.2)
     xs = [box_xy(n)[0] for n in order]
     ys = [box_xy(n)[1] for n in order]
     ax.set_xlim(min(xs) - _BOX_W / 2 - 0.2, max(xs) + _BOX_W / 2 + 0.2)
