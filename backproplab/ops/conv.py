@@ -177,9 +177,15 @@ def _correlate(xpad, w, b, stride, dilation, groups):
     channels_last = _channels_last(xpad)
     y = _columns(xp, win, groups, channels_last) @ _weight_matrix(xp, w, groups, channels_last).mT
     if b is not None:
-        y += xp.reshape(b, (groups, 1, o // groups))
+        b = xp.reshape(b, (groups, 1, o // groups))
+        y = y + b if b.dtype != y.dtype else _add_into(y, b)
     y = xp.permute_dims(xp.reshape(y, (groups, n, ho, wo, o // groups)), (1, 0, 4, 2, 3))
     return xp.reshape(y, (n, o, ho, wo))  # a view for G = 1
+
+
+def _add_into(y, b):
+    y += b  # in place: y is the matmul's own fresh output
+    return y
 
 
 def _weight_gradient(xpad, g_mat, o, kernel, stride, dilation, groups):
