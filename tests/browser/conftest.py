@@ -94,7 +94,8 @@ def browser(sync_api):
 
 
 def _offline(route):
-    """Requests leave neither the machine nor the page's own origin: the course works offline."""
+    """Only local requests go through (files, the lab on 127.0.0.1); any for the web (the
+    pages' MathJax, say) are aborted, so what the tests see is what works offline."""
     url = route.request.url
     if url.startswith(("file:", "data:", "blob:", "http://127.0.0.1:", "ws://127.0.0.1:")):
         route.continue_()
