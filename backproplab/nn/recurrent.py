@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from ..ops import Concatenate, Index, MatMul
 from ..ops.lstm import LSTMPointwise
 from ..tensor import Tensor, _apply, concatenate, stack, zeros
 from . import init
@@ -102,11 +103,26 @@ class _StepWeights:
             self.w_t = concatenate(parts, axis=0)
 
     def inputs(self, x, h):
-        return concatenate([x, h] if self.one is None else [x, h, self.one], axis=1)
+        """[x_t, h_{t-1}] (and the constant 1 column): (N, D_in + H (+ 1))."""
+        return _apply(Concatenate, *((x, h) if self.one is None else (x, h, self.one)), axis=1)
+
+
+# Inside the time loop the shapes are known to agree, so the steps call the ops directly
+# (what ``@``, ``concatenate`` and slicing call after checking their arguments): over
+# many small steps, those checks would cost more than the arithmetic.
+
+
+def _mm(a, b):
+    return _apply(MatMul, a, b)
+
+
+def _columns(t, start, stop):
+    """t[:, start:stop] for a 2-d t."""
+    return _apply(Index, t, key=(slice(None), slice(start, stop), Ellipsis), advanced=False)
 
 
 def _rnn_step(x, h, w, nonlinearity):
-    a = w.inputs(x, h) @ w.w_t
+    a = _mm(w.inputs(x, h), w.w_t)
     return a.tanh() if nonlinearity == "tanh" else a.relu()
 
 
@@ -125,20 +141,20 @@ def _lstm_step_composed(x, h, c, w):
 def _lstm_step(x, h, hc, w):
     """One LSTM step on the carried state hc = [h, c] (N, 2H) -> (h', [h', c']): the gates'
     matmul, then the elementwise rest as one op (``ops.LSTMPointwise``; 13 ops composed)."""
-    gates = w.inputs(x, h) @ w.w_t  # (N, 4H): i, f, g, o
+    gates = _mm(w.inputs(x, h), w.w_t)  # (N, 4H): i, f, g, o
     hc = _apply(LSTMPointwise, gates, hc)
-    return hc[:, : h.shape[1]], hc
+    return _columns(hc, 0, h.shape[1]), hc
 
 
 def _gru_step(x, h, w):
     H = h.shape[1]
-    gi = x @ w.w_ih_t  # (N, 3H): r, z, n
-    gh = h @ w.w_hh_t
+    gi = _mm(x, w.w_ih_t)  # (N, 3H): r, z, n
+    gh = _mm(h, w.w_hh_t)
     if w.b_ih is not None:
         gi, gh = gi + w.b_ih, gh + w.b_hh
-    rz = (gi[:, : 2 * H] + gh[:, : 2 * H]).sigmoid()
-    r, z = rz[:, :H], rz[:, H:]
-    n = (gi[:, 2 * H :] + r * gh[:, 2 * H :]).tanh()
+    rz = (_columns(gi, 0, 2 * H) + _columns(gh, 0, 2 * H)).sigmoid()
+    r, z = _columns(rz, 0, H), _columns(rz, H, 2 * H)
+    n = (_columns(gi, 2 * H, 3 * H) + r * _columns(gh, 2 * H, 3 * H)).tanh()
     return n + z * (h - n)  # = (1 - z) * n + z * h
 
 
@@ -363,9 +379,13 @@ class _RecurrentBase(Module):
         count = 2 if self.kind == "LSTM" else 1
         states = self._initial_states(layer_name, hx, x, n, directions * self.num_layers, count, batched)
 
-        # The sequence as a list of (N, D) tensors, one per step.
-        key = (lambda t: (slice(None), t)) if time_axis == 1 else (lambda t: t)
-        inputs = [x[key(t)] for t in range(steps)]
+        # The sequence as a list of (N, D) tensors, one per step (a constant input is
+        # sliced as arrays: no graph to record).
+        key = (lambda t: (slice(None), t, Ellipsis)) if time_axis == 1 else (lambda t: (t, Ellipsis))
+        if x.requires_grad:
+            inputs = [_apply(Index, x, key=key(t), advanced=False) for t in range(steps)]
+        else:
+            inputs = [Tensor._wrap(x.data[key(t)]) for t in range(steps)]
         finals = [[] for _ in range(count)]
         for layer in range(self.num_layers):
             outs = []
