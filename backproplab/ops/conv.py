@@ -24,12 +24,7 @@ import math
 from ..autodiff import Function
 from ..backend import namespace, device_of, sliding_window_view
 
-__all__ = ["Conv2d", "MaxPool2d", "pad2d", "windows", "output_size"]
-
-
-def output_size(size, kernel, stride, dilation, pad_before, pad_after):
-    """Number of window positions along one axis: floor((size + p - d (k - 1) - 1) / s) + 1."""
-    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+__all__ = ["Conv2d", "MaxPool2d", "pad2d", "windows"]
 
 
 def _channels_last(x) -> bool:
@@ -40,12 +35,14 @@ def _channels_last(x) -> bool:
     return strides is not None and x.shape[1] > 1 and strides[1] < min(strides[2:])
 
 
-def _full(x, shape, value):
-    """An (N, C, H, W) array of ``value`` in the memory layout of ``x``: elementwise
-    work between arrays of one layout runs along contiguous memory."""
+def _full(x, shape, value, channels_last=None):
+    """An (N, C, H, W) array of ``value`` with the dtype and device of ``x``, in its
+    memory layout (or channels-last if ``channels_last`` says so): elementwise work
+    between arrays of one layout runs along contiguous memory."""
     xp = namespace(x)
     n, c, h, w = shape
-    channels_last = _channels_last(x)
+    if channels_last is None:
+        channels_last = _channels_last(x)
     order = (n, h, w, c) if channels_last else tuple(shape)
     if value == 0:  # zeros come from the allocator already cleared, without a pass over them
         out = xp.zeros(order, dtype=x.dtype, device=device_of(x))
@@ -266,15 +263,15 @@ class MaxPool2d(Function):
             winner = xp.maximum(winner, k * xp.astype(piece > best, winner.dtype))
             best = xp.maximum(best, piece)
         self.winner = winner
-        self.geometry = (x, kernel, stride, pads, dilation)
+        self.geometry = (x.shape, _channels_last(x), kernel, stride, pads, dilation)
         return best if kh * kw > 1 else xp.asarray(best, copy=True)
 
     def backward(self, g):
         xp = namespace(g)
-        x, (kh, kw), stride, pads, dilation = self.geometry
-        n, c, h, w = x.shape
+        x_shape, channels_last, (kh, kw), stride, pads, dilation = self.geometry
+        n, c, h, w = x_shape
         top, bottom, left, right = pads
-        dxpad = _full(x, (n, c, h + top + bottom, w + left + right), 0)
+        dxpad = _full(g, (n, c, h + top + bottom, w + left + right), 0, channels_last)
         # windows that do not overlap write disjoint pixels: assign instead of add
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, (kh, kw)))
         for k in range(kh * kw):
@@ -284,4 +281,4 @@ class MaxPool2d(Function):
                 dxpad[key] += routed
             else:
                 dxpad[key] = routed
-        return (_crop(dxpad, x.shape, pads),)
+        return (_crop(dxpad, x_shape, pads),)
