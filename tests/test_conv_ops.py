@@ -234,12 +234,14 @@ TORCH_CASES = [
     ("conv2d", dict(stride=2, padding=1, dilation=1, groups=2), ((2, 4, 7, 6), (6, 2, 3, 3), (6,))),
     ("conv2d", dict(stride=(1, 2), padding=(2, 0), dilation=(2, 1), groups=1), ((3, 2, 8, 9), (4, 2, 2, 3), (4,))),
     ("conv2d", dict(padding="same", dilation=2), ((1, 2, 6, 6), (3, 2, 4, 3), (3,))),
+    ("conv2d", dict(padding="same"), ((1, 2, 5, 6), (3, 2, 2, 4), (3,))),  # odd totals: the extra row goes last
     ("conv1d", dict(stride=2, padding=2, dilation=1, groups=3), ((2, 6, 11), (3, 2, 5), (3,))),
     ("max_pool2d", dict(kernel_size=3, stride=2, padding=1), ((2, 3, 7, 8),)),
     ("avg_pool2d", dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), count_include_pad=False), ((2, 3, 5, 7),)),
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch notes that it pads a copy, as we do
 @pytest.mark.parametrize("name, kw, shapes", TORCH_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(TORCH_CASES)])
 def test_matches_pytorch(name, kw, shapes):
     torch = pytest.importorskip("torch")

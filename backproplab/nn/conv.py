@@ -23,10 +23,13 @@ __all__ = ["Conv2d", "Conv1d", "conv2d", "conv1d"]
 
 
 def _tuple(value, n, name, what, minimum):
-    """An int or a sequence of n ints (each >= minimum) as a tuple of n ints."""
-    items = (value,) * n if isinstance(value, numbers.Integral) else tuple(value) if isinstance(value, (tuple, list)) else None
-    if (items is None or len(items) != n or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in items)
-            or any(v < minimum for v in items)):
+    """An int or a sequence of n ints (each >= minimum) as a tuple of n ints: 3 -> (3, 3)."""
+    if isinstance(value, (tuple, list)):
+        items = tuple(value)
+    else:
+        items = (value,) * n
+    whole = all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items)
+    if len(items) != n or not whole or any(v < minimum for v in items):
         kind = "positive" if minimum > 0 else "non-negative"
         raise ValueError(f"{what}: {name} must be a {kind} integer or a tuple of {n}, got {value!r}")
     return tuple(int(v) for v in items)
