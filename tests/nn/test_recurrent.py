@@ -305,6 +305,16 @@ def test_parameter_names_shapes_and_init_follow_pytorch():
                                   nn.GRU(5, 3, rng=rng(4)).weight_hh_l0.numpy())  # seeded
 
 
+def test_float32_layers_compute_in_float32():
+    for layer in (nn.LSTM(3, 4, num_layers=2, rng=rng(0), dtype="float32"), nn.GRU(3, 4, rng=rng(0), dtype="float32"),
+                  nn.RNN(3, 4, bidirectional=True, rng=rng(0), dtype="float32")):
+        x = Tensor(rng(1).standard_normal((5, 2, 3)), dtype="float32", requires_grad=True)
+        out, state = layer(x)
+        assert out.dtype == np.float32
+        out.sum().backward()
+        assert x.grad.dtype == np.float32 and all(p.grad.dtype == np.float32 for p in layer.parameters())
+
+
 # ---- learning over a long lag ----
 
 
