@@ -48,10 +48,11 @@ def bwrap_prefix(work_dir, channel_dir, cases_dir=None):
         if os.path.exists(path):
             binds += ["--ro-bind", path, path]
     binds += ["--ro-bind", str(PACKAGE_DIR), str(PACKAGE_DIR)]
-    # Folders under /tmp are bound after the private /tmp is mounted, or it would hide them.
-    cases = ["--ro-bind", str(cases_dir), str(cases_dir)] if cases_dir is not None else []
-    return ["bwrap", *binds,
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *cases,
+    if cases_dir is not None:
+        binds += ["--ro-bind", str(cases_dir), str(cases_dir)]
+    # The private /tmp comes first: a folder under /tmp (a checkout, the cases, the
+    # channel) is bound into it afterwards, and would be hidden by a later tmpfs.
+    return ["bwrap", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *binds,
             "--bind", str(channel_dir), str(channel_dir),
             "--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir),
             "--unshare-all", "--unshare-user", "--uid", NOBODY, "--gid", NOBODY,
