@@ -274,55 +274,80 @@ def _accumulate(node, g, given, create_graph):
         node.grad += g
 
 
+def _pending_counts(roots):
+    """{id(tensor): how many uses of it by ops of the graph} for every tensor that
+    requires grad and that ``roots`` depend on (one depth-first pass, no recursion)."""
+    pending, visited, stack = {}, set(), list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        ctx = node._ctx
+        if ctx is None:
+            continue
+        if getattr(ctx, "released", False):
+            raise RuntimeError(_RELEASED_MESSAGE)
+        for parent in ctx.parents:
+            if parent.requires_grad:
+                pid = id(parent)
+                pending[pid] = pending.get(pid, 0) + 1
+                if pid not in visited:
+                    stack.append(parent)
+    return pending
+
+
 def _run(roots, seeds, retain_graph, create_graph, wanted=None):
     """The reverse walk from ``roots`` with dL/d(root) = ``seeds``.
 
     A tensor's backward runs as soon as every op that used it has sent its
-    gradient back (a count of its pending users), so its gradient is complete
-    then, and its memory is freed as early as possible: a weight's gradient is
-    accumulated right after its matmul's backward, not at the end of the pass.
+    gradient back (``pending`` counts those uses), so its gradient is complete
+    then and its memory is freed as early as possible: a weight's gradient is
+    stored right after its matmul's backward, not at the end of the pass.
 
     wanted=None: accumulate into ``.grad`` of every leaf (and of tensors that
     retain_grad()); returns nothing. Otherwise return {id(t): dL/dt} for the
     tensors in ``wanted`` and accumulate nothing; only the part of the graph
     that leads to them is walked.
     """
-    order = _topological_order(roots)
-    pending = {}  # id(tensor) -> how many ops of the graph used it and have not sent their gradient yet
-    for node in order:
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad:
-                    pending[id(parent)] = pending.get(id(parent), 0) + 1
-    found, needed = {}, None
+    pending = _pending_counts(roots)
+    found, needed, want = {}, None, ()
     if wanted is not None:
         want = {id(t) for t in wanted}
         needed = set()
-        for node in order:  # inputs come first: one pass marks every node that leads to a wanted one
+        for node in _topological_order(roots):  # inputs first: marks every node that leads to a wanted one
             ctx = node._ctx
             if id(node) in want or (ctx is not None and any(id(p) in needed for p in ctx.parents)):
                 needed.add(id(node))
-    del order  # from here on a tensor is held only by the ops that still need it
     grads = {}
     for root, seed in zip(roots, seeds):
         prev = grads.get(id(root))
         grads[id(root)] = seed if prev is None else prev + seed
     given = {id(s) for s in seeds}
-    ready = list({id(r): r for r in reversed(roots) if id(r) not in pending}.values())
+
+    def finish_leaf(leaf):  # a leaf's gradient is complete once its last user is done
+        g = grads.pop(id(leaf), None)
+        if g is None:
+            return
+        if needed is None:
+            _accumulate(leaf, g, given, create_graph)
+        elif id(leaf) in want:
+            found[id(leaf)] = g
+
+    ready = []
+    for root in {id(r): r for r in reversed(roots) if id(r) not in pending}.values():
+        if root._ctx is None:
+            finish_leaf(root)
+        else:
+            ready.append(root)
     token = _grad_enabled.set(True) if create_graph else None
     try:
         while ready:
             node = ready.pop()
-            g = grads.pop(id(node), None)
             ctx = node._ctx
-            if ctx is None:
-                if g is not None and needed is None:
-                    _accumulate(node, g, given, create_graph)
-                elif g is not None and id(node) in want:
-                    found[id(node)] = g
-                continue
             parents = ctx.parents
+            g = grads.pop(id(node), None)
+            input_grads = None
             if g is not None:
                 run = True
                 if needed is None:
@@ -334,25 +359,27 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
                     run = any(id(p) in needed for p in parents)
                 if run:
                     input_grads = _backward_with_graph(ctx, g) if create_graph else ctx.backward(g)
-                    for parent, pg in zip(parents, input_grads):
-                        if pg is None or not parent.requires_grad:
-                            continue
-                        if needed is not None and id(parent) not in needed:
-                            continue
-                        if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
-                            pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
-                        prev = grads.get(id(parent))
-                        grads[id(parent)] = pg if prev is None else prev + pg
                     if not retain_graph:
                         ctx.release()
-            leaves = []
-            for parent in reversed(parents):  # reversed: the first input's branch goes first
-                if parent.requires_grad:
-                    left = pending[id(parent)] - 1
-                    pending[id(parent)] = left
-                    if left == 0:
-                        (ready if parent._ctx is not None else leaves).append(parent)
-            ready.extend(leaves)  # on top: a finished weight gradient is stored right away
+            if input_grads is None:
+                input_grads = (None,) * len(parents)
+            # reversed: the first input's branch is walked first
+            for parent, pg in zip(reversed(parents), reversed(input_grads)):
+                if not parent.requires_grad:
+                    continue
+                pid = id(parent)
+                if pg is not None and (needed is None or pid in needed):
+                    if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
+                        pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
+                    prev = grads.get(pid)
+                    grads[pid] = pg if prev is None else prev + pg
+                left = pending[pid] - 1
+                pending[pid] = left
+                if left == 0:
+                    if parent._ctx is None:
+                        finish_leaf(parent)
+                    else:
+                        ready.append(parent)
     finally:
         if token is not None:
             _grad_enabled.reset(token)

@@ -82,6 +82,7 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, gen
     ctx.arrays = [a.data if isinstance(a, Tensor) else None for a in args]
     ctx.fingerprints = [_fingerprint(a) if a is not None else None for a in ctx.arrays]
     ctx.generators, ctx.states = gens, states
+    ctx.autocast = autodiff._autocast.get()  # the re-run computes in the same precisions
     ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
     result = Tensor._wrap(out.data, True)
     result._ctx = ctx
@@ -140,6 +141,7 @@ class Checkpoint(Function):
         now = [copy.deepcopy(gen.bit_generator.state) for gen in self.generators]
         for gen, state in zip(self.generators, self.states):
             gen.bit_generator.state = copy.deepcopy(state)
+        autocast = autodiff._autocast.set(self.autocast)
         try:
             with enable_grad():
                 if create_graph:  # the arguments themselves: the result stays differentiable
@@ -151,6 +153,7 @@ class Checkpoint(Function):
                     ]
                 out = self.function(*inner, **self.kwargs)
         finally:
+            autodiff._autocast.reset(autocast)
             for gen, state in zip(self.generators, now):
                 gen.bit_generator.state = state
         if not isinstance(out, Tensor) or out.shape != self.out_shape or out.dtype != self.out_dtype:

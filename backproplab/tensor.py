@@ -641,6 +641,10 @@ def _const(x, like=None):
     return Tensor._wrap(x) if _is_array(x) else _lift(x, like)
 
 
+class _NotInGraphNamespace(AttributeError, NotImplementedError):
+    pass
+
+
 class GraphNamespace:
     """The array module of Tensors: ``backend.namespace(tensor)`` returns this.
 
@@ -654,7 +658,8 @@ class GraphNamespace:
     records_graph = True  # backend helpers (scatter_add) dispatch on this
 
     def __getattr__(self, name):
-        raise NotImplementedError(
+        # Both kinds: hasattr() sees an AttributeError; the engine reports NotImplementedError.
+        raise _NotInGraphNamespace(
             f"xp.{name} is not available on Tensors (backproplab.tensor.GraphNamespace "
             "has only the functions the ops need)"
         )

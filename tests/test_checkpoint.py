@@ -194,3 +194,22 @@ def test_checkpointing_holds_only_segment_inputs_for_backward():
     # 4 segments of 4 blocks: the outputs of the 3 checkpointed segments and the
     # last, plain segment's 3 arrays per block
     assert memory.saved_bytes(bp.checkpoint_sequential(model, 4, x).sum()) == (3 + 3 * 4) * activation + loss
+
+
+def test_the_rerun_uses_the_forward_pass_autocast():
+    model = _mlp(3, 4, seed=12, dtype="float32")
+    x = Tensor(np.random.default_rng(13).standard_normal((2, 4)).astype(np.float32))
+
+    def run(m, x):
+        with bp.amp.autocast("float16"):
+            return bp.checkpoint_sequential(m, 3, x)
+
+    _, ckpt = _grads(model, x, run)  # backward outside the autocast block
+    _, plain = _grads(model, x, lambda m, x: _autocast_plain(m, x))
+    for a, b in zip(plain, ckpt):
+        np.testing.assert_array_equal(a, b)
+
+
+def _autocast_plain(m, x):
+    with bp.amp.autocast("float16"):
+        return m(x)

@@ -87,6 +87,7 @@ OPS = [
     Op("flatten", lambda a: a.flatten(1), lambda a: a.reshape(a.shape[0], -1), [((3, 4),), ((2, 3, 4),), ((2, 1, 3, 2),)]),
     Op("T", lambda a: a.T, lambda a: a.T, [((3, 4),), ((5,),), ((2, 3, 4),)]),
     Op("transpose", lambda a: a.transpose(0, -1), lambda a: np.swapaxes(a, 0, -1), [((3, 4),), ((2, 3, 4),), ((2, 1, 3),)]),
+    Op("mT", lambda a: a.mT, lambda a: np.swapaxes(a, -1, -2), [((3, 4),), ((2, 3, 4),), ((1, 2, 1),)]),
     Op("permute", lambda a: a.permute(1, 2, 0), lambda a: a.transpose(1, 2, 0), [((2, 3, 4),), ((1, 2, 3),), ((3, 1, 1),)]),
     Op("expand", lambda a: a.expand(2, 3, 4), lambda a: np.broadcast_to(a, (2, 3, 4)), [((3, 4),), ((4,),), ((3, 1),)]),
     Op("matmul", lambda a, b: a @ b, np.matmul,
