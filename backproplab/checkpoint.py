@@ -45,7 +45,8 @@ __all__ = ["checkpoint", "checkpoint_sequential"]
 def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, generators=None, **kwargs):
     """``function(*args, **kwargs)``, keeping only ``args`` for the backward pass.
 
-    function: returns one Tensor that requires grad.
+    function: returns a Tensor, or a tuple of Tensors, that requires grad (of a
+        tuple, those that require grad must share one dtype).
     use_reentrant: accepted for PyTorch compatibility; there is one implementation.
     preserve_rng_state: restore the random generators' states for the re-run (default).
     generators: the generators ``function`` draws from, if they cannot be found
@@ -60,21 +61,26 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, gen
     states = [copy.deepcopy(g.bit_generator.state) for g in gens]
     inner = [Tensor._wrap(a.data, a.requires_grad) if isinstance(a, Tensor) else a for a in args]
     out = function(*inner, **kwargs)
-    if not isinstance(out, Tensor):
-        raise TypeError(
-            f"checkpoint: the function must return a Tensor, got {type(out).__name__}"
-        )
-    if not out.requires_grad:
+    outs = _outputs(out)
+    grad_outs = [i for i, o in enumerate(outs) if o.requires_grad]
+    if not grad_outs:
         raise RuntimeError(
             "checkpoint: the function's output does not require grad (none of its "
             "inputs or parameters requires grad, or it ran under no_grad), so there "
             "is nothing to recompute for the backward; call it without checkpoint"
         )
+    dtypes = {backend._dtype_name(outs[i].dtype) for i in grad_outs}
+    if len(dtypes) > 1:
+        raise TypeError(
+            f"checkpoint: the outputs that require grad must share one dtype, got {', '.join(sorted(dtypes))}"
+        )
     # The leaves of f's graph that require grad: its tensor arguments and the
     # parameters it used. They become the parents of one Checkpoint op, and the
     # graph inside f is dropped when ``out`` goes.
     arg_ids = {id(t): i for i, t in enumerate(inner) if isinstance(t, Tensor)}
-    params = [n for n in autodiff._topological_order([out]) if n._ctx is None and id(n) not in arg_ids]
+    order = autodiff._topological_order([outs[i] for i in grad_outs])
+    params = [n for n in order if n._ctx is None and id(n) not in arg_ids]
+    del order
     arg_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     ctx = Checkpoint(*[args[i] for i in arg_positions], *params)
     ctx.function, ctx.kwargs, ctx.args = function, kwargs, list(args)
@@ -83,10 +89,39 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, gen
     ctx.fingerprints = [_fingerprint(a) if a is not None else None for a in ctx.arrays]
     ctx.generators, ctx.states = gens, states
     ctx.autocast = autodiff._autocast.get()  # the re-run computes in the same precisions
-    ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
-    result = Tensor._wrap(out.data, True)
-    result._ctx = ctx
-    return result
+    ctx.single = isinstance(out, Tensor)
+    ctx.out_meta = [(o.shape, o.dtype) for o in outs]
+    ctx.grad_outs = grad_outs
+    if ctx.single:
+        result = Tensor._wrap(out.data, True)
+        result._ctx = ctx
+        return result
+    # Several outputs: the op has one output, the ones that need grad flattened and
+    # joined; each is handed back as a slice of it (whose backward fills its part).
+    xp = backend.namespace(*[outs[i].data for i in grad_outs])
+    packed = Tensor._wrap(xp.concat([xp.reshape(outs[i].data, (-1,)) for i in grad_outs]), True)
+    packed._ctx = ctx
+    results, start = [], 0
+    for i, o in enumerate(outs):
+        if i in grad_outs:
+            results.append(packed[start : start + o.size].reshape(o.shape))
+            start += o.size
+        else:
+            results.append(Tensor._wrap(o.data))
+    return type(out)(results) if isinstance(out, tuple) else results
+
+
+def _outputs(out):
+    if isinstance(out, Tensor):
+        return (out,)
+    if isinstance(out, (tuple, list)) and out:
+        for i, o in enumerate(out):
+            if not isinstance(o, Tensor):
+                raise TypeError(f"checkpoint: output {i} of the function is a {type(o).__name__}, not a Tensor")
+        return tuple(out)
+    raise TypeError(
+        f"checkpoint: the function must return a Tensor or a tuple of Tensors, got {type(out).__name__}"
+    )
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, preserve_rng_state=True, **kwargs):
@@ -156,20 +191,24 @@ class Checkpoint(Function):
             autodiff._autocast.reset(autocast)
             for gen, state in zip(self.generators, now):
                 gen.bit_generator.state = state
-        if not isinstance(out, Tensor) or out.shape != self.out_shape or out.dtype != self.out_dtype:
-            got = f"shape {out.shape}, dtype {out.dtype}" if isinstance(out, Tensor) else type(out).__name__
+        outs = _outputs(out)
+        meta = [(o.shape, o.dtype) for o in outs]
+        if meta != self.out_meta:
             raise RuntimeError(
-                f"checkpoint: the re-run returned {got}, the forward pass shape "
-                f"{self.out_shape}, dtype {self.out_dtype}; the function must compute the same thing twice"
+                f"checkpoint: the re-run returned outputs of (shape, dtype) {meta}, the forward pass "
+                f"{self.out_meta}; the function must compute the same thing twice"
             )
         wanted = [inner[i] for i in self.arg_positions] + list(self.params)
-        if not out.requires_grad:
-            return (None,) * len(wanted)
-        return autodiff.grad(out, wanted, grad_outputs=g, create_graph=create_graph, allow_unused=True) \
-            if create_graph else tuple(
-                None if t is None else t.data
-                for t in autodiff.grad(out, wanted, grad_outputs=g, allow_unused=True)
-            )
+        outputs = [outs[i] for i in self.grad_outs]
+        if self.single:
+            pieces = [g]
+        else:
+            xp, pieces, start = backend.namespace(g), [], 0
+            for o in outputs:
+                pieces.append(xp.reshape(g[start : start + o.size], o.shape))
+                start += o.size
+        grads = autodiff.grad(outputs, wanted, grad_outputs=pieces, create_graph=create_graph, allow_unused=True)
+        return grads if create_graph else tuple(None if t is None else t.data for t in grads)
 
 
 def _fingerprint(array):

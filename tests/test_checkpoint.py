@@ -150,7 +150,7 @@ def test_function_without_a_tensor_needing_grad_is_refused():
     x = Tensor(np.ones(3))
     with pytest.raises(RuntimeError, match="checkpoint: the function's output does not require grad"):
         bp.checkpoint(lambda h: h * 2, x)
-    with pytest.raises(TypeError, match="checkpoint: the function must return a Tensor, got float"):
+    with pytest.raises(TypeError, match="checkpoint: the function must return a Tensor or a tuple of Tensors, got float"):
         bp.checkpoint(lambda h: 2.0, Tensor(np.ones(3), requires_grad=True))
 
 
@@ -213,3 +213,30 @@ def test_the_rerun_uses_the_forward_pass_autocast():
 def _autocast_plain(m, x):
     with bp.amp.autocast("float16"):
         return m(x)
+
+
+def test_a_function_with_several_outputs(xp):
+    # an LSTM-like cell returns (h, c); an integer output passes through untouched
+    rng = np.random.default_rng(14)
+    w = Tensor(xp.asarray(rng.standard_normal((3, 3))), requires_grad=True)
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3))), requires_grad=True)
+    count = Tensor(xp.asarray(np.array([2, 3])))
+
+    def cell(h, w):
+        z = h @ w
+        return z.tanh(), z.sigmoid() * h, count
+
+    def loss(h, c):
+        return (h * h).sum() + (c * 3.0).sum()
+
+    h, c, k = cell(x, w)
+    loss(h, c).backward()
+    gx, gw = backend.to_numpy(x.grad).copy(), backend.to_numpy(w.grad).copy()
+    x.grad = w.grad = None
+    h2, c2, k2 = bp.checkpoint(cell, x, w)
+    assert k2 is not count and not k2.requires_grad and h2.shape == (2, 3)
+    np.testing.assert_array_equal(h2.numpy(), h.numpy())
+    loss(h2, c2).backward()
+    np.testing.assert_array_equal(backend.to_numpy(x.grad), gx)
+    np.testing.assert_array_equal(backend.to_numpy(w.grad), gw)
+    assert gradcheck(lambda x, w: bp.concatenate(list(bp.checkpoint(cell, x, w)[:2]), axis=1), x, w)
