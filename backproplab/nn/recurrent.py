@@ -28,6 +28,13 @@ gates i, f, g, o) or 3 (GRU, gates r, z, n), and ``..._reverse`` for the second
 direction of a bidirectional layer. (These weights are stored as (out, in), as in
 PyTorch, unlike ``Linear``, which stores (in, out) as the lessons write it.)
 
+Cost: each step slices its input x_t out of the sequence; when the input requires
+a gradient (an embedding's output, a lower layer's), each slice's backward writes a
+zero array the size of the whole sequence, so that part of the backward grows as
+L^2 (measured: 2.7 ms of a 28 ms forward and backward for L = 100, N = 32, D_in = 32,
+10 ms at L = 200). Layers above the first take the steps of the layer below
+directly and do not pay it.
+
 Truncated backpropagation through time: to train on a long sequence in chunks,
 carry the state from one chunk to the next but cut it from the graph, so that
 each backward pass stops at the start of its chunk:
