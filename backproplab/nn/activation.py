@@ -94,8 +94,7 @@ def erf_array(x):
     a = xp.abs(x)
     a = xp.where(a > 10.0, xp.ones_like(a) * 10.0, a)  # erf(10) = 1 in float64; NaN stays NaN
     gauss = _exp_minus_square(xp, a)
-    # the series, for small |x|,
-    # nested from the last term: a (1 + 2a^2/3 (1 + 2a^2/5 (1 + ...)))
+    # the series, for small |x|, nested from its last term: a (1 + 2a^2/3 (1 + 2a^2/5 (1 + ...)))
     two_a2 = 2.0 * a * a
     nested = xp.ones_like(a)
     for n in range(_SERIES_TERMS - 1, 0, -1):
