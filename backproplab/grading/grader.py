@@ -39,7 +39,7 @@ from .observe import OBSERVED, STUB_MESSAGE
 from .report import (ExerciseResult, Report, printable, summary, table, write_csv,
                      write_json)
 from .runner import run_cells
-from .submission import Assignment, SubmissionError, build_cells, read_notebook
+from .submission import Assignment, SubmissionError, build_cells, parse_notebook
 
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_MEMORY_MB = 4096
@@ -75,10 +75,12 @@ class Grader:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.startup_timeout = startup_timeout
+        self.sandbox_mode = sandbox_mode
         self.use_bwrap, self.sandbox_note = sandbox.choose(sandbox_mode)
         self.allow_flagged = allow_flagged
         self.max_notebook_bytes = int(max_notebook_mb * 2**20)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
+        self.keep_cells = False  # True: reports keep the student's cells (for feedback pages)
         self._assignments = {}
 
     def find_assignment(self, name):
@@ -100,16 +102,38 @@ class Grader:
         """The Report of one submission; never raises for a bad submission."""
         start = time.monotonic()
         shown = printable(path)
+        try:
+            path = Path(path)
+            if path.is_dir():
+                raise SubmissionError(f"{shown}: is a directory, not a notebook")
+            if path.suffix != ".ipynb":
+                raise SubmissionError(f"{shown}: not a notebook (expected a .ipynb file)")
+            try:
+                size = path.stat().st_size
+                if size > self.max_notebook_bytes:
+                    raise SubmissionError(self._too_large(shown, size))
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise SubmissionError(f"{shown}: no such file") from None
+            except OSError as exc:
+                raise SubmissionError(f"{shown}: cannot be read ({exc})") from None
+        except SubmissionError as exc:
+            return Report(submission=shown, error=printable(exc),
+                          seconds=time.monotonic() - start)
+        return self.grade_data(shown, data, start)
+
+    def _too_large(self, shown, size):
+        return (f"{shown}: too large ({size / 2**20:.1f} MB, more than --max-notebook-mb "
+                f"{self.max_notebook_bytes / 2**20:g})")
+
+    def grade_data(self, shown, data, start=None):
+        """The Report of a submission given as the bytes of its file, named ``shown``."""
+        start = time.monotonic() if start is None else start
         report = Report(submission=shown)
         try:
-            try:
-                size = Path(path).stat().st_size
-            except OSError:
-                size = 0  # read_notebook says what is wrong with it
-            if size > self.max_notebook_bytes:
-                raise SubmissionError(f"{shown}: too large ({size / 2**20:.1f} MB, more than "
-                                      f"--max-notebook-mb {self.max_notebook_bytes / 2**20:g})")
-            nb = read_notebook(path)
+            if len(data) > self.max_notebook_bytes:
+                raise SubmissionError(self._too_large(shown, len(data)))
+            nb = parse_notebook(data, shown)
             name = assignment_name(nb)
             report.assignment = printable(name) if name is not None else None
             if name is None:
@@ -125,7 +149,13 @@ class Grader:
                 raise SubmissionError(f"{shown}: {exc}") from None
             except KeyError:
                 raise SubmissionError(f"{shown}: no checks for assignment {name!r}") from None
+            report.student = _student_key(nb)
             report.exercises = self._run(assignment, specs, nb)
+            if self.keep_cells:  # the student's own cells, for a feedback page
+                given = _given_sources(assignment)
+                report.cells = [(c.role, c.exercise, c.source) for c in build_cells(assignment, nb)
+                                if c.role == "answer" or c.role == "student"
+                                and c.source not in given]
         except SubmissionError as exc:
             report.error = printable(exc)
         except Exception as exc:  # a kernel that would not start, a notebook odd in a new
@@ -188,6 +218,13 @@ class Grader:
         return reports
 
 
+def _student_key(nb):
+    """What the notebook says of its author: metadata ``backproplab.student`` (a string)."""
+    info = nb.get("metadata", {}).get("backproplab") if isinstance(nb.get("metadata"), dict) else None
+    value = info.get("student") if isinstance(info, dict) else None
+    return printable(value)[:200] if isinstance(value, str) and value else None
+
+
 def _check_id(cell):
     """The check id a pristine check cell names: ``check("id", ...)``."""
     try:
@@ -223,6 +260,13 @@ def _defined_names(cells):
     return owners
 
 
+def _given_sources(assignment):
+    """Ordinary code cells of the exercise notebook itself (demonstrations): not the
+    student's, though they come back in every hand-in."""
+    return {cell_source(c) for c in assignment.notebook["cells"]
+            if c.get("cell_type") == "code" and not cell_info(c).get("role")}
+
+
 def _flags(cells, assignment, references):
     """``{exercise: [flag text]}``: every flag of a student's cell counts against each
     exercise whose check runs after that cell (a helper can serve any later answer)."""
@@ -236,9 +280,7 @@ def _flags(cells, assignment, references):
             protected |= flagging.bound_names(tree)
             if cell.role == "setup":
                 aliases.update(flagging.module_aliases(tree))
-    # Ordinary cells of the exercise notebook itself (demonstrations) are not the student's.
-    given = {cell_source(c) for c in assignment.notebook["cells"]
-             if c.get("cell_type") == "code" and not cell_info(c).get("role")}
+    given = _given_sources(assignment)
     found, pending = {}, []
     for cell in cells:
         if cell.role == "student" and cell.source in given:
@@ -400,30 +442,88 @@ def add_arguments(parser):
                                            f"{DEFAULT_MAX_NOTEBOOK_MB})")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the check cases (default: a new one each run)")
+    parser.add_argument("--feedback", type=Path, default=None, metavar="DIR",
+                        help="write one self-contained HTML feedback page per hand-in")
+    parser.add_argument("--roster", type=Path, default=None, metavar="ROSTER.csv",
+                        help="map hand-ins to students (columns file, student_id, name, ...)")
+    parser.add_argument("--csv-format", default="wide", metavar="FORMAT",
+                        help="gradebook format: wide (default), canvas or moodle")
+    parser.add_argument("--min-score", type=float, default=None, metavar="P",
+                        help="exit with status 3 when a hand-in scores below P percent of "
+                             "its points (for CI, e.g. GitHub Classroom)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="grade on a Dask cluster: a scheduler address, or local[:N]")
+
+
+def _refuse(message):
+    print(f"backproplab grade: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args):
+    from . import gradebook
+
     if args.timeout <= 0 or args.jobs < 1 or args.memory_mb < 0:
-        print(f"backproplab grade: --timeout must be > 0, -j >= 1 and --memory-mb >= 0; got "
-              f"{args.timeout}, {args.jobs} and {args.memory_mb}", file=sys.stderr)
-        return 2
+        return _refuse(f"--timeout must be > 0, -j >= 1 and --memory-mb >= 0; got "
+                       f"{args.timeout}, {args.jobs} and {args.memory_mb}")
     if args.exercises is not None and not args.exercises.is_dir():
-        print(f"backproplab grade: --exercises {printable(args.exercises)} is not a folder",
-              file=sys.stderr)
-        return 2
+        return _refuse(f"--exercises {printable(args.exercises)} is not a folder")
+    if args.csv_format not in gradebook.FORMATS:
+        return _refuse(f"--csv-format {printable(args.csv_format)!r} is not one of "
+                       f"{', '.join(gradebook.FORMATS)}")
+    if args.min_score is not None and not 0 <= args.min_score <= 100:
+        return _refuse(f"--min-score must be a percentage from 0 to 100, got {args.min_score}")
+    roster = None
+    if args.roster is not None:
+        try:
+            roster = gradebook.read_roster(args.roster)
+        except gradebook.RosterError as exc:
+            return _refuse(str(exc))
+    if args.feedback is not None:
+        try:
+            args.feedback.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=args.feedback, prefix=".backproplab-")
+            probe.close()
+        except OSError as exc:
+            return _refuse(f"--feedback {printable(args.feedback)}: cannot write there "
+                           f"({exc.strerror or exc})")
     try:
         grader = Grader(args.exercises, assignment=args.assignment, timeout=args.timeout,
                         memory_mb=args.memory_mb or None, sandbox_mode=args.sandbox,
                         allow_flagged=args.allow_flagged, max_notebook_mb=args.max_notebook_mb,
                         seed=args.seed)
     except sandbox.SandboxError as exc:
-        print(f"backproplab grade: --sandbox bwrap: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(f"--sandbox bwrap: {exc}")
+    grader.keep_cells = args.feedback is not None
+    client = None
+    if args.dask is not None:
+        from . import cluster
+        try:
+            client = cluster.connect(args.dask)
+        except cluster.ClusterError as exc:
+            return _refuse(str(exc))
     many = len(args.submissions) > 1
-    reports = grader.grade_many(args.submissions, jobs=args.jobs, progress=many)
+    try:
+        if client is not None:
+            reports = cluster.grade_on_cluster(client, grader, args.submissions)
+        else:
+            reports = grader.grade_many(args.submissions, jobs=args.jobs, progress=many)
+    finally:
+        if client is not None:
+            client.close()
+            if getattr(client, "cluster", None) is not None:
+                client.cluster.close()
     for report in reports:
         if report.error:
             print(f"backproplab grade: {report.error}", file=sys.stderr)
+    try:
+        students, warnings = gradebook.identities(
+            roster, args.submissions, [r.student for r in reports])
+    except gradebook.RosterError as exc:  # graded already: keep the reports, key by file
+        print(f"backproplab grade: {exc}; rows are keyed by file name", file=sys.stderr)
+        students, warnings = [None] * len(reports), []
+    for warning in warnings:
+        print(f"backproplab grade: warning: {warning}", file=sys.stderr)
     graded = [r for r in reports if not r.error]
     if many:
         print(summary(reports))
@@ -434,5 +534,20 @@ def run(args):
     if args.json:
         write_json(reports, args.json)
     if args.csv:
-        write_csv(reports, args.csv)
-    return 0 if len(graded) == len(reports) else 1
+        if args.csv_format == "wide":
+            write_csv(reports, args.csv, students if roster is not None else None)
+        else:
+            gradebook.write_lms_csv(reports, students, args.csv, args.csv_format)
+    if args.feedback is not None:
+        from .feedback import write_feedback
+        write_feedback(reports, args.feedback, grader.sandbox_note)
+    if len(graded) != len(reports):
+        return 1
+    if args.min_score is not None and any(
+            r.max and 100 * r.total / r.max < args.min_score for r in graded):
+        low = [f"{r.submission} {r.total}/{r.max}" for r in graded
+               if r.max and 100 * r.total / r.max < args.min_score]
+        print(f"backproplab grade: below --min-score {args.min_score:g}%: {', '.join(low)}",
+              file=sys.stderr)
+        return 3
+    return 0

@@ -31,6 +31,8 @@ class Report:
     exercises: list = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    student: str | None = None  # the notebook's own ``backproplab.student`` metadata
+    cells: list = field(default_factory=list, repr=False)  # (role, exercise, source)
 
     @property
     def total(self):
@@ -114,25 +116,32 @@ def write_json(reports, path):
     _atomic_write(path, printable(text) + "\n")
 
 
-def write_csv(reports, path):
+def write_csv(reports, path, students=None):
     """One row per submission, one column of points per exercise, then total and max.
 
     Exercise columns are those of every assignment graded, in notebook order; a
     submission that could not be graded has empty points and its reason in ``error``.
+    students: one roster entry (or None) per report, adding student_id and name columns.
     """
     exercises = []
     for r in reports:
         exercises += [x.exercise for x in r.exercises if x.exercise not in exercises]
     f = io.StringIO()
     writer = csv.writer(f)
-    writer.writerow(["submission", "assignment", *exercises, "total", "max", "error"])
-    for r in reports:
+    who = ["student_id", "name"] if students is not None else []
+    writer.writerow(["submission", *who, "assignment", *exercises, "total", "max", "error"])
+    for index, r in enumerate(reports):
         points = {x.exercise: x.points for x in r.exercises}
+        if students is not None:
+            student = students[index]
+            ids = [student.student_id, student.name] if student else ["", ""]
+        else:
+            ids = []
         if r.error:
-            writer.writerow([r.submission, r.assignment or "", *[""] * len(exercises),
+            writer.writerow([r.submission, *ids, r.assignment or "", *[""] * len(exercises),
                              "", "", r.error])
         else:
-            writer.writerow([r.submission, r.assignment,
+            writer.writerow([r.submission, *ids, r.assignment,
                              *[points.get(x, "") for x in exercises],
                              r.total, r.max, ""])
     _atomic_write(path, printable(f.getvalue()))

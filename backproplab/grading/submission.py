@@ -44,28 +44,40 @@ def read_notebook(path):
     if path.suffix != ".ipynb":
         raise SubmissionError(f"{path}: not a notebook (expected a .ipynb file)")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SubmissionError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SubmissionError(f"{path}: cannot be read ({exc})") from None
+    return parse_notebook(data, path)
+
+
+def parse_notebook(data, name):
+    """The notebook in ``data`` (bytes of a .ipynb file) as a dict; SubmissionError naming
+    ``name`` when it is not one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{name}: cannot be read ({exc})") from None
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SubmissionError(f"{path}: broken JSON, not a readable notebook "
+        raise SubmissionError(f"{name}: broken JSON, not a readable notebook "
                               f"(line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise SubmissionError(f"{name}: JSON nested too deeply to be a notebook") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise SubmissionError(f"{path}: JSON without a list of cells, not a notebook")
+        raise SubmissionError(f"{name}: JSON without a list of cells, not a notebook")
     if nb.get("nbformat") != 4:
-        raise SubmissionError(f"{path}: notebook format {nb.get('nbformat')!r}; "
+        raise SubmissionError(f"{name}: notebook format {nb.get('nbformat')!r}; "
                               f"only format 4 is graded")
     for index, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict):
-            raise SubmissionError(f"{path}: cell {index} is not a JSON object")
+            raise SubmissionError(f"{name}: cell {index} is not a JSON object")
         source = cell.get("source", "")
         if not (isinstance(source, str) or isinstance(source, list)
                 and all(isinstance(line, str) for line in source)):
-            raise SubmissionError(f"{path}: cell {index} has a source that is not text: "
+            raise SubmissionError(f"{name}: cell {index} has a source that is not text: "
                                   f"{source!r:.40}")
     return nb
 

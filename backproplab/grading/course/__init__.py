@@ -17,6 +17,7 @@ ASSIGNMENTS = {
     "05_layers": "l05_layers",
     "06_training": "l06_training",
     "07_vanishing_gradients": "l07_vanishing_gradients",
+    "12_bptt": "l12_bptt",
 }
 # A plain assignment name, as the course spells them: nothing that could be a path.
 ASSIGNMENT_NAME = re.compile(r"^[0-9]{2}_[a-z0-9_]{1,60}$")

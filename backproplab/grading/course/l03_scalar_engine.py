@@ -10,6 +10,7 @@ from ... import numerics
 from ...scalar import Value as LibraryValue
 from ..spec import Spec
 from ._common import seed
+from ._diagnose import diagnose
 
 REFERENCES = ("backproplab",)
 
@@ -80,6 +81,44 @@ def _pow_cases(rng):
     return [(float(rng.uniform(0.3, 3)), k, float(rng.uniform(-2, 2))) for k in (2, 3, -1, 0.5, 1)]
 
 
+def _div_cases(rng):
+    cases = []
+    for _ in range(3):
+        b = float(rng.uniform(0.5, 3) * rng.choice([-1, 1]))
+        cases.append((float(rng.uniform(-3, 3)), b, float(rng.uniform(-2, 2))))
+    return cases
+
+
+DIV_MISTAKES = [
+    ("the sign of dL/db is flipped: what is the sign of d(b^-1)/db?",
+     lambda a, b, dout: (dout / b, a * dout / b ** 2)),
+    ("dL/db lacks the factor a: out = a b^-1, so d out/db = a times d(b^-1)/db",
+     lambda a, b, dout: (dout / b, -dout / b ** 2)),
+    ("dL/db has b where b² belongs: d(b^-1)/db = -b^-2",
+     lambda a, b, dout: (dout / b, -a * dout / b)),
+]
+
+
+def _three_uses(x, y):
+    return (x * y + x) * x
+
+
+def _use_sums(x, y):
+    # the contributions to dL/dx of x's three uses in L = (x y + x) x: in x y, in + x, in * x
+    return y * x, x, x * y + x
+
+
+def _some_uses(pick):
+    return lambda x, y: (sum(c for c, keep in zip(_use_sums(x, y), pick) if keep), x * x)
+
+
+THREE_USE_MISTAKES = [
+    (f"dL/dx has the contributions of {'only one' if sum(pick) == 1 else 'two'} of the three "
+     f"uses of x; add one contribution per use (3.1), as backward()'s += does",
+     _some_uses(pick))
+    for pick in [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1)]]
+
+
 SPECS = [
     Spec("mul_backward", "mul_backward", 1,
          lambda rng: [tuple(float(v) for v in rng.uniform(-3, 3, 3)) for _ in range(3)],
@@ -103,4 +142,15 @@ SPECS = [
          _graph_cases(["node used twice", "diamond", "neuron"]),
          subject="backward", observe=_observe_grads, reference=_library_grads,
          rtol=1e-9, atol=1e-12, names="grad"),
+    Spec("div_backward", "div_backward", 2, _div_cases, subject="div_backward",
+         judge=diagnose(lambda a, b, dout: numerics.value_grads(lambda x, y: x / y, a, b,
+                                                                 upstream=dout),
+                        DIV_MISTAKES, names=("dL/da", "dL/db"), rtol=1e-9, atol=1e-12),
+         arg_names=("a", "b", "dout"), seed=8),
+    Spec("used_three_times", "used_three_times", 2,
+         lambda rng: [tuple(float(v) for v in rng.uniform(-3, 3, 2)) for _ in range(3)],
+         subject="used_three_times",
+         judge=diagnose(lambda x, y: numerics.value_grads(_three_uses, x, y),
+                        THREE_USE_MISTAKES, names=("dL/dx", "dL/dy"), rtol=1e-9, atol=1e-12),
+         arg_names=("x", "y"), seed=9),
 ]

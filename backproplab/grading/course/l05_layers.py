@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ... import manual
+from ... import manual, numerics
 from ..spec import Spec
+from ._diagnose import diagnose
 
 REFERENCES = ("backproplab",)
 
@@ -54,6 +55,56 @@ def _mlp_cases(rng):
     return cases
 
 
+def _row_max_cases(rng):
+    ties = rng.integers(0, 3, (6, 4)).astype(np.float64)  # small integers: many ties
+    ties[0] = 2.0                                         # a row that is all one value
+    return [(rng.standard_normal(5), rng.standard_normal((5, 3))),
+            (rng.standard_normal(6), ties),
+            (rng.standard_normal(3), rng.integers(-2, 2, (3, 5)).astype(np.float64))]
+
+
+def _at_max(dout, x):
+    return x == x.max(axis=1, keepdims=True)
+
+
+def _tied(dout, x):
+    at = _at_max(dout, x)
+    return at & (at.sum(axis=1, keepdims=True) > 1)
+
+
+ROW_MAX_MISTAKES = [
+    ("all of dout[n] went to one of the tied entries; where several entries tie, the "
+     "convention of this exercise splits dout[n] equally among them",
+     lambda dout, x: np.eye(x.shape[1])[x.argmax(axis=1)] * dout[:, None]),
+    ("every tied entry got all of dout[n], so a row passes back more than dout[n]",
+     lambda dout, x: _at_max(dout, x) * dout[:, None]),
+]
+
+
+def _softplus_cases(rng):
+    cases = []
+    for shape, spread in [((4, 5), 3.0), ((7,), 1.0), ((2, 3, 2), 5.0)]:
+        x = spread * rng.standard_normal(shape)
+        cases.append((rng.standard_normal(shape), np.logaddexp(0.0, x)))
+    return cases
+
+
+def _softplus_reference(dout, out):
+    x = np.log(np.expm1(out))  # the input that gave out = log(1 + e^x)
+    return numerics.tensor_grads(lambda t: (t.exp() + 1.0).log(), x, upstream=dout)[0]
+
+
+SOFTPLUS_MISTAKES = [
+    ("it matches dout * sigmoid(out), the given layer's bug: the slope of softplus is the "
+     "sigmoid of the input x, and the cache holds the output",
+     lambda dout, out: dout / (1.0 + np.exp(-out))),
+    ("it matches dout * e^x, the derivative of e^x rather than of log(1 + e^x)",
+     lambda dout, out: dout * np.expm1(out)),
+    ("it matches dout * e^(-out) = dout * (1 - sigmoid(x)), the complement of the slope",
+     lambda dout, out: dout * np.exp(-out)),
+]
+
+
 SPECS = [
     Spec("relu_backward", "relu_backward", 3, _relu_cases, subject="relu_backward",
          reference=manual.relu_backward, names="dx", arg_names=("dout", "x"), seed=50,
@@ -79,4 +130,19 @@ SPECS = [
          reference=lambda x, y, params: _flatten(manual.mlp_loss_and_grads(x, y, params)[1]),
          names=("dW1", "db1", "dW2", "db2", "dW3", "db3"), arg_names=("x", "y", "params"),
          seed=54),
+    Spec("row_max_backward", "row_max_backward", 3, _row_max_cases,
+         subject="row_max_backward",
+         judge=diagnose(lambda dout, x: numerics.tensor_grads(lambda t: t.max(axis=1), x,
+                                                              upstream=dout)[0],
+                        ROW_MAX_MISTAKES, names="dx", rtol=1e-10, atol=1e-12,
+                        regions={"where a row's maximum is tied (several entries equal it)":
+                                 _tied,
+                                 "at the row maxima": _at_max,
+                                 "away from the row maxima": lambda dout, x: ~_at_max(dout, x)}),
+         arg_names=("dout", "x"), seed=56),
+    Spec("softplus_backward", "softplus_backward", 2, _softplus_cases,
+         subject="softplus_backward",
+         judge=diagnose(_softplus_reference, SOFTPLUS_MISTAKES, names="dx", rtol=1e-8,
+                        atol=1e-10),
+         arg_names=("dout", "out"), seed=57),
 ]
