@@ -52,9 +52,9 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..ops import Concatenate, Index, MatMul
+from ..ops import Concatenate, Index, MatMul, Reshape
 from ..ops.lstm import LSTMPointwise
-from ..tensor import Tensor, _apply, concatenate, stack, zeros
+from ..tensor import Tensor, _apply, concatenate, zeros
 from . import init
 from .dropout import Dropout
 from .linear import as_tensor
@@ -126,6 +126,13 @@ def _mm(a, b):
 def _columns(t, start, stop):
     """t[:, start:stop] for a 2-d t."""
     return _apply(Index, t, key=(slice(None), slice(start, stop), Ellipsis), advanced=False)
+
+
+def _stack(tensors, axis):
+    """``stack(tensors, axis)`` for same-shaped tensors, without its checks."""
+    shape = tensors[0].shape
+    shape = shape[:axis] + (1,) + shape[axis:]
+    return _apply(Concatenate, *[_apply(Reshape, t, shape=shape) for t in tensors], axis=axis)
 
 
 def _rnn_step(x, h, w, nonlinearity):
@@ -411,8 +418,8 @@ class _RecurrentBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 drop = Dropout(self.dropout, rng=self._rng)
                 inputs = [drop(h) for h in inputs]
-        output = stack(inputs, axis=time_axis)  # (L, N, D*H) or (N, L, D*H)
-        finals = [stack(f, axis=0) for f in finals]  # (D*num_layers, N, H)
+        output = _stack(inputs, axis=time_axis)  # (L, N, D*H) or (N, L, D*H)
+        finals = [_stack(f, axis=0) for f in finals]  # (D*num_layers, N, H)
         if not batched:
             output = output.reshape(steps, output.shape[-1])
             finals = [f.reshape(f.shape[0], f.shape[2]) for f in finals]
