@@ -3,6 +3,11 @@
     Value      the scalar autograd engine of the early lessons (backproplab.scalar)
     Tensor     reverse-mode autodiff on n-d arrays, NumPy on the CPU, CuPy on a GPU
     gradcheck  central-difference checking of any op's or layer's gradients
+    grad, autograd  gradients of gradients (torch.autograd.grad, autograd.functional)
+    checkpoint, checkpoint_sequential  recompute segments in backward to save memory
+    memory     bytes a graph holds for backward (per op, per module), tracemalloc peaks
+    amp        mixed precision: autocast to float16/bfloat16, GradScaler
+    parallel   data parallelism simulated in one process: ring all-reduce
     nn, optim  layers, losses, initialisers and optimizers with PyTorch's names
     data       the 8x8 digits, MNIST files, the 1986 paper's tasks, a seeded DataLoader
     train      a fit loop with history, early stopping and checkpoints

@@ -263,8 +263,10 @@ def _accumulate(node, g, given, create_graph):
             old = node.grad if hasattr(node.grad, "_ctx") else _tensor()._wrap(node.grad)
             node.grad = old + g
         return
-    if hasattr(node.grad, "_ctx"):  # a graph-carrying .grad from an earlier create_graph
-        node.grad = node.grad.data
+    if hasattr(node.grad, "_ctx"):  # a .grad with a graph, from an earlier create_graph:
+        node.grad = node.grad.data + g  # out of place, so that graph keeps its values
+        given.add(id(node.grad))
+        return
     if _is_view_or_shared(g, given):
         g = backend.namespace(g).asarray(g, copy=True)
     given.add(id(g))

@@ -118,6 +118,11 @@ def test_backward_create_graph_gives_a_grad_with_a_graph():
     x.grad = None
     g.sum().backward()  # d/dx sum(3 x^2) = 6x
     np.testing.assert_allclose(x.grad, 6 * np.array([0.5, -2.0]))
+    # a plain backward into a .grad that has a graph adds out of place
+    x.grad = g
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * np.array([0.25, 4.0]) + 2)
+    np.testing.assert_allclose(g.numpy(), 3 * np.array([0.25, 4.0]))
 
 
 def test_backward_inputs_accumulates_only_there():

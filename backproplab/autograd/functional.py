@@ -3,9 +3,9 @@
 For f: inputs -> outputs with Jacobian J (and, for a scalar f, gradient g and Hessian H):
 
     vjp(f, x, v)   ->  (f(x), v^T J)      one backward pass
-    jvp(f, x, u)   ->  (f(x), J u)        two backward passes: J u = d/dw (w^T J u)... the
-                                          "double-vjp trick": w -> J^T w is linear in w, so
-                                          its vjp with u is (J^T)^T u = J u
+    jvp(f, x, u)   ->  (f(x), J u)        two backward passes, the "double-vjp trick":
+                                          w -> J^T w is linear in w, so its own vjp
+                                          with u is (J^T)^T u = J u
     hvp(f, x, v)   ->  (f(x), H v)        the gradient of g(x)^T v (backprop through a backward)
     vhp(f, x, v)   ->  (f(x), v^T H)      (= H v, H being symmetric)
     jacobian(f, x) ->  J, shape f(x).shape + x.shape   (one backward pass per output entry)
