@@ -154,7 +154,9 @@ class Conv2d(Function):
             dw = _weight_gradient(self.xpad, g_mat, o, self.kernel, stride, dilation, groups)
         if self.needs_input_grad[0]:
             dx = _input_gradient(g, self.w, x_shape, xpad_shape, stride, pads, dilation, groups)
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+        if len(self.needs_input_grad) == 2:  # no bias: one gradient per input
+            return dx, dw
+        if self.needs_input_grad[2]:
             # the sum over all P pixels as a product with a row of ones: one BLAS call,
             # many times faster than NumPy's sum over the axes (0, 2, 3)
             ones = xp.ones((groups, 1, n * ho * wo), dtype=g.dtype, device=device_of(g))
