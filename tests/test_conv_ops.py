@@ -113,6 +113,7 @@ OPS = [
     _row("conv2d_everything", dict(stride=(2, 3), padding=(1, 2), dilation=(2, 1), groups=2),
          ((2, 4, 7, 8), (4, 2, 2, 3), (4,))),
     _row("conv2d_1x1", {}, ((2, 3, 3, 4), (5, 3, 1, 1))),
+    _row("conv2d_kernel_is_the_image", {}, ((1, 2, 3, 3), (3, 2, 3, 3))),
     _row("conv1d", dict(stride=2, padding=1, dilation=2, groups=2), ((2, 4, 9), (6, 2, 3), (6,)), op="conv1d"),
     _row("conv1d_plain", {}, ((3, 2, 6), (3, 2, 4)), op="conv1d"),
     Op("max_pool2d_2", lambda x: F.max_pool2d(x, 2), lambda x: max_pool2d_loop(x, 2), ((2, 3, 4, 6),), distinct=True),
