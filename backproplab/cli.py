@@ -2,6 +2,7 @@
 
     backproplab exercises   generate exercises/ from solutions/
     backproplab grade       grade submitted notebooks
+    backproplab classroom   a GitHub Classroom autograding workflow for one assignment
     backproplab site        build the course as a static HTML site (site/)
 
 Each subcommand lives in its own module, which gives ``add_arguments(parser)`` and
@@ -18,6 +19,8 @@ SUBCOMMANDS = {
     "exercises": ("backproplab.grading.generate", "generate exercise notebooks from solutions"),
     "grade": ("backproplab.grading.grader", "grade submitted notebooks"),
     "site": ("backproplab.site", "build the course as a static HTML site"),
+    "classroom": ("backproplab.grading.classroom",
+                  "print a GitHub Classroom autograding workflow for one assignment"),
 }
 
 

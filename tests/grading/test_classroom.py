@@ -104,3 +104,25 @@ def test_a_roster_row_matching_two_ways_is_refused():
     with pytest.raises(gradebook.RosterError, match="must match one student"):
         gradebook.match(roster_, "alice.ipynb")
     assert gradebook.match(roster_, "bob.ipynb", "alice").student_id == "s1"
+
+
+def test_github_classroom_workflow_runs_one_test_per_exercise_worth_its_points(tmp_path, capsys):
+    yaml = pytest.importorskip("yaml")
+    from backproplab.grading.classroom import main as classroom_main
+    assert cli(["classroom", "05_layers"]) == 0
+    flow = yaml.safe_load(capsys.readouterr().out)
+    steps = flow["jobs"]["run-autograding-tests"]["steps"]
+    tests = [s for s in steps if s.get("uses", "").startswith(
+        "classroom-resources/autograding-command-grader")]
+    assert [s["with"]["test-name"] for s in tests] == [
+        "relu_backward", "sigmoid_backward", "tanh_backward", "linear_layer", "mlp_backward"]
+    assert sum(int(s["with"]["max-score"]) for s in tests) == 13
+    reporter = steps[-1]
+    assert reporter["with"]["runners"] == ",".join(s["id"] for s in tests)
+    # The per-exercise test reads the one report the workflow writes.
+    report = tmp_path / "report.json"
+    assert cli(["grade", *hand_ins("wrong_relu"), *EXERCISES, "--json", str(report)]) == 0
+    assert classroom_main(["passed", str(report), "sigmoid_backward"]) == 0
+    assert classroom_main(["passed", str(report), "relu_backward"]) == 1
+    assert classroom_main(["passed", str(tmp_path / "none.json"), "relu_backward"]) == 1
+    assert cli(["classroom", "99_nothing"]) == 2
