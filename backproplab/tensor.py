@@ -658,6 +658,8 @@ class GraphNamespace:
     records_graph = True  # backend helpers (scatter_add) dispatch on this
 
     def __getattr__(self, name):
+        if name in backend.SUPPORTED:  # xp.float32 and the like: the name, which astype accepts
+            return name
         # Both kinds: hasattr() sees an AttributeError; the engine reports NotImplementedError.
         raise _NotInGraphNamespace(
             f"xp.{name} is not available on Tensors (backproplab.tensor.GraphNamespace "
@@ -729,6 +731,11 @@ class GraphNamespace:
 
     def index_scatter(self, g, shape, key, advanced):
         return _apply(IndexScatter, _const(g), shape=tuple(shape), key=key, advanced=advanced)
+
+    def finfo(self, x):
+        """Machine limits of a floating dtype (of a Tensor, an array or a dtype)."""
+        dtype = x.dtype if hasattr(x, "dtype") and not isinstance(x, np.dtype) else x
+        return np.finfo(backend._dtype_name(dtype))
 
     def ones_like(self, x):
         x = _const(x)
