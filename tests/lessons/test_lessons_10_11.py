@@ -1,0 +1,155 @@
+"""Tests of the exercise checks of lessons 10 (what backprop costs) and 11 (convolutional
+networks): every check passes on the solution, fails on the blank stub of ``exercises/`` and on
+plausible wrong answers, each with a hint that says what is wrong. (The lessons themselves run
+under nbval-lax; solutions scoring full marks under ``backproplab grade`` is tested for every
+assignment in tests/grading.)"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checking import ExerciseFailure, exec_check
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cells(folder, name):
+    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = cell["source"]
+        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
+
+
+def run_check(name, exercise, folder="solutions", **student):
+    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
+    ``student`` gives its functions), then its check cells; returns what the checks printed."""
+    namespace = {}
+    for info, source in _cells(folder, name):
+        if info.get("role") == "setup":
+            exec(source, namespace)
+    if student:
+        namespace.update(student)
+    else:
+        for info, source in _cells(folder, name):
+            if info.get("role") == "answer" and info.get("exercise") == exercise:
+                exec(source, namespace)
+    checks = [source for info, source in _cells(folder, name)
+              if info.get("role") == "check" and info.get("exercise") == exercise]
+    assert checks, f"no check cell for {exercise} in {name}"
+    return "".join(exec_check(source, namespace) for source in checks)
+
+
+def assert_rejected(name, exercise, hint, **student):
+    """The check fails with a FAIL line for ``exercise`` whose hint matches ``hint``."""
+    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
+        run_check(name, exercise, **student)
+
+
+# ---- lesson 11: convolutional networks ----
+
+L11 = "11_convolution"
+L11_EXERCISES = ["conv2d_weight_grad", "max_pool_backward", "receptive_field"]
+
+
+@pytest.mark.parametrize("exercise", L11_EXERCISES)
+def test_lesson11_solution_passes(exercise):
+    assert run_check(L11, exercise).startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L11_EXERCISES)
+def test_lesson11_blank_exercise_fails(exercise):
+    assert_rejected(L11, exercise, "not implemented yet", folder="exercises")
+
+
+def _windows(x, k, s, ho, wo):
+    return np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s][:, :, :ho, :wo]
+
+
+def _dw_flipped(x, dy, k, s):      # the kernel flipped: the dX rule used for dW
+    dw = np.tensordot(dy, _windows(x, k, s, *dy.shape[2:]), axes=([0, 2, 3], [0, 2, 3]))
+    return dw[:, :, ::-1, ::-1]
+
+
+def _dw_stride_ignored(x, dy, k, s):   # every window, not every s-th: wrong shape for s > 1
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))
+    return np.tensordot(dy, windows[:, :, :dy.shape[2], :dy.shape[3]], axes=([0, 2, 3], [0, 2, 3]))
+
+
+def _dw_batch_mean(x, dy, k, s):   # the mean over examples instead of the sum
+    return np.tensordot(dy, _windows(x, k, s, *dy.shape[2:]), axes=([0, 2, 3], [0, 2, 3])) / len(x)
+
+
+def _dw_channels_swapped(x, dy, k, s):   # (C, O, k, k)
+    return np.tensordot(_windows(x, k, s, *dy.shape[2:]), dy, axes=([0, 2, 3], [0, 2, 3])).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_dw_flipped, r"dW is wrong: \d+ of \d+ entries differ"),
+    (_dw_stride_ignored, r"dW is wrong"),
+    (_dw_batch_mean, r"dW is wrong"),
+    (_dw_channels_swapped, r"dW has shape \(3, 4, 3, 3\), expected \(4, 3, 3, 3\)"),
+])
+def test_conv2d_weight_grad_rejects(wrong, hint):
+    assert_rejected(L11, "conv2d_weight_grad", hint, conv2d_weight_grad=wrong)
+
+
+def _pool(route):
+    def max_pool_backward(dy, x, k):
+        n, c, h, w = x.shape
+        blocks = x.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
+        mask = route(blocks).astype(float)
+        dx = (mask * dy[..., None]).reshape(n, c, h // k, w // k, k, k)
+        return dx.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+    return max_pool_backward
+
+
+TIED = r"dx is wrong in windows whose maximum is tied"
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_pool(lambda b: b == b.max(axis=-1, keepdims=True)), TIED),            # every tied pixel
+    (_pool(lambda b: (b == b.max(axis=-1, keepdims=True))
+           / (b == b.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)), TIED),  # shared
+    (_pool(lambda b: np.arange(b.shape[-1]) == (b.shape[-1] - 1 - b[..., ::-1].argmax(axis=-1))[..., None]),
+     TIED),                                                                   # the last maximum
+    (_pool(lambda b: np.ones_like(b) / b.shape[-1]), r"dx is wrong: \d+ of"),  # average pooling
+    (lambda dy, x, k: np.kron(dy, np.ones((k, k))) * (x == x.max()), r"dx is wrong"),
+])
+def test_max_pool_backward_rejects(wrong, hint):
+    assert_rejected(L11, "max_pool_backward", hint, max_pool_backward=wrong)
+
+
+def _field(update):
+    def receptive_field(layers):
+        size, jump = 1, 1
+        for k, s, d in layers:
+            size, jump = update(size, jump, k, s, d)
+        return size, jump
+    return receptive_field
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_field(lambda r, j, k, s, d: (r + d * (k - 1), j * s)), r"size is 7, expected 10"),   # no jump
+    (_field(lambda r, j, k, s, d: (r + (k - 1) * j, j * s)), r"size is 7, expected 15"),   # no dilation
+    (_field(lambda r, j, k, s, d: (r + d * (k - 1) * j * s, j * s)), r"size is 13, expected 10"),  # new jump
+    (_field(lambda r, j, k, s, d: (r + d * (k - 1) * j, j + s - 1)), r"jump is 3, expected 4"),  # jumps added
+])
+def test_receptive_field_rejects(wrong, hint):
+    assert_rejected(L11, "receptive_field", hint, receptive_field=wrong)
+
+
+def test_receptive_field_reference_is_measured_by_backprop():
+    from backproplab.grading.course import l11_convolution as l11
+    assert l11._library_receptive_field([(3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1)]) == (10, 4)
+    assert l11._library_receptive_field([(3, 1, 2)]) == (5, 1)   # taps 0, 2, 4
+    assert l11._library_receptive_field([]) == (1, 1)
+
+
+def test_lesson11_cases_change_with_the_seed():
+    from backproplab.grading.course import specs
+    for spec in specs(L11).values():
+        a, b = spec.cases(np.random.default_rng(1)), spec.cases(np.random.default_rng(2))
+        assert json.dumps(a, default=lambda v: np.asarray(v).tolist()) != \
+            json.dumps(b, default=lambda v: np.asarray(v).tolist()), spec.id
