@@ -48,17 +48,24 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def fans(shape) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of ``shape``: (shape[0], shape[1]) for (D_in, D_out)."""
+    """(fan_in, fan_out) of a weight of ``shape``.
+
+    A matrix is (D_in, D_out), as ``nn.Linear`` stores it: (shape[0], shape[1]). A
+    convolution's weight is PyTorch's (C_out, C_in / groups, kH, kW, ...): each output
+    sees C_in / groups * kH * kW inputs, each input feeds C_out * kH * kW outputs.
+    """
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(
             f"fan_in and fan_out need a weight with at least 2 axes, got shape {shape} "
             "(initialise biases with zeros_, constant_, normal_ or uniform_)"
         )
+    if len(shape) == 2:
+        return shape[0], shape[1]
     receptive = 1
     for n in shape[2:]:
         receptive *= n
-    return shape[0] * receptive, shape[1] * receptive
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def random_like(rng, kind: str, shape, like):

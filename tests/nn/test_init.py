@@ -58,6 +58,8 @@ def test_uniform_bounds_and_constant_and_zeros():
 
 def test_fans_follow_the_in_out_layout_and_gains():
     assert init.fans((784, 128)) == (784, 128)
+    # a convolution's (C_out, C_in / groups, kH, kW), as torch.nn.init computes it
+    assert init.fans((16, 3, 5, 5)) == (3 * 25, 16 * 25)
     assert init.calculate_gain("relu") == math.sqrt(2)
     assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
     with pytest.raises(ValueError, match="at least 2 axes, got shape \\(5,\\)"):
