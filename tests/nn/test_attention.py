@@ -136,6 +136,22 @@ def test_causal_mask_blocks_the_future(norm_first):
     assert np.all(x.grad[:, 1:] == 0.0)
 
 
+def test_gradients_of_gradients_through_attention():
+    """d/dx |dL/dx|^2 through causal self-attention (create_graph=True runs ops.Softmax's
+    backward on Tensors) matches central differences."""
+    x0 = rng(1).standard_normal((2, 4, 3))
+
+    def squared_gradient_norm(a):
+        x = Tensor(a, requires_grad=True)
+        (gx,) = bp.grad(F.scaled_dot_product_attention(x, x, x, is_causal=True).sum(), [x], create_graph=True)
+        return (gx * gx).sum(), x
+
+    value, x = squared_gradient_norm(x0)
+    value.backward()
+    numeric = bp.numerical_gradient(lambda a: squared_gradient_norm(a)[0].item(), x0)
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-6, atol=1e-9)
+
+
 # ---- modules against PyTorch ----
 
 

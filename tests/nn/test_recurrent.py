@@ -305,6 +305,24 @@ def test_parameter_names_shapes_and_init_follow_pytorch():
                                   nn.GRU(5, 3, rng=rng(4)).weight_hh_l0.numpy())  # seeded
 
 
+def _squared_gradient_norm(fn, a):
+    x = Tensor(a, requires_grad=True)
+    (gx,) = bp.grad(fn(x).sum(), [x], create_graph=True)
+    return (gx * gx).sum(), x
+
+
+def test_gradients_of_gradients_through_an_lstm():
+    """d/dx |dL/dx|^2 by backprop through the backward graph (create_graph=True, which
+    runs ops.LSTMPointwise's backward on Tensors) matches central differences."""
+    lstm = nn.LSTM(2, 3, num_layers=2, rng=rng(0))
+    x0 = rng(1).standard_normal((4, 2, 2))
+    fn = lambda x: lstm(x)[0]  # noqa: E731
+    value, x = _squared_gradient_norm(fn, x0)
+    value.backward()
+    numeric = bp.numerical_gradient(lambda a: _squared_gradient_norm(fn, a)[0].item(), x0)
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-6, atol=1e-9)
+
+
 def test_float32_layers_compute_in_float32():
     for layer in (nn.LSTM(3, 4, num_layers=2, rng=rng(0), dtype="float32"), nn.GRU(3, 4, rng=rng(0), dtype="float32"),
                   nn.RNN(3, 4, bidirectional=True, rng=rng(0), dtype="float32")):
