@@ -9,10 +9,12 @@ from .toy import xor, two_spirals, moons, mirror_symmetry
 from .family_trees import FamilyTrees, family_trees
 from .loader import DataLoader
 from .sequences import adding_problem, copy_task, parity
+from .corpus import CharCorpus, load_corpus
 
 __all__ = [
     "Split", "load_digits", "load_digit_images", "load_mnist_idx", "read_idx",
     "xor", "two_spirals", "moons", "mirror_symmetry", "FamilyTrees", "family_trees",
     "DataLoader",
     "adding_problem", "copy_task", "parity",
+    "CharCorpus", "load_corpus",
 ]
