@@ -1,7 +1,8 @@
 """Hand-ins written to get points without solving the exercise, graded in one class run.
 
-Each hand-in is built here from the demo exercise notebook (as a student would edit it:
-answer cells and added cells only). Every attack must earn 0 on the exercise it attacks
+Each hand-in is built here from one of the course's own exercise notebooks, as a student
+would edit it (answer cells and added cells only), attacking its first exercise; honest
+classmates answer with the solution notebook's code, so the corpus follows the course. Every attack must earn 0 on the exercise it attacks
 (flagged, or judged wrong), honest and blank classmates graded before and after it must
 keep their scores, the package and the exercise notebooks must be byte-identical after
 the run, and no process a hand-in started may outlive it.
@@ -22,24 +23,33 @@ from backproplab.grading import sandbox
 from backproplab.grading.grader import Grader
 from backproplab.grading.report import write_csv, write_json
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXERCISES = FIXTURES / "exercises"
+from backproplab.grading.generate import BEGIN, END, PRISTINE
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "01_derivatives"  # the quickest notebook of the course to run
+EXERCISES = PRISTINE
 PACKAGE = Path(sandbox.PACKAGE_DIR)
 MARKER = "backproplab-attack-marker"
 FLAG_ONLY = {"m_calls_reference"}
 
 pytestmark = pytest.mark.notebook
 
-RIGHT = {"relu_backward": "def relu_backward(dout, x):\n    return dout * (x > 0)",
-         "sigmoid_backward": "def sigmoid_backward(dout, y):\n    return dout * y * (1 - y)",
-         "two_layer_backward": (
-             "def two_layer_backward(dout, x, w1, w2):\n    h_pre = x @ w1\n"
-             "    h = np.maximum(h_pre, 0.0)\n"
-             "    return x.T @ relu_backward(dout @ w2.T, h_pre), h.T @ dout")}
+def _answers(nb):
+    return {c["metadata"]["backproplab"]["exercise"]: "".join(c["source"])
+            for c in nb["cells"] if c["metadata"].get("backproplab", {}).get("role") == "answer"}
+
+
+SOLUTION = json.loads((ROOT / "solutions" / f"{ASSIGNMENT}.ipynb").read_text())
+RIGHT = {exercise: "\n".join(line for line in source.split("\n")
+                              if line.strip() not in (BEGIN, END))
+         for exercise, source in _answers(SOLUTION).items()}
+TARGET = next(iter(RIGHT))  # the exercise every attack is after
+FULL = sum(c["metadata"]["backproplab"]["points"] for c in SOLUTION["cells"]
+           if c["metadata"].get("backproplab", {}).get("role") == "check")
 
 
 def blank():
-    return json.loads((EXERCISES / "00_demo.ipynb").read_text())
+    return json.loads((EXERCISES / f"{ASSIGNMENT}.ipynb").read_text())
 
 
 def with_answers(answers, added=(), nb=None):
@@ -58,8 +68,9 @@ def with_answers(answers, added=(), nb=None):
     return nb
 
 
-def relu(body):
-    return "def relu_backward(dout, x):\n" + "".join(f"    {line}\n" for line in body.split("\n"))
+def answer(body):
+    """The attacked exercise's function, taking any arguments, with ``body``."""
+    return f"def {TARGET}(*args):\n" + "".join(f"    {line}\n" for line in body.split("\n"))
 
 
 def attacks(tmp_path):
@@ -68,41 +79,40 @@ def attacks(tmp_path):
     late = (f"import time; time.sleep(3); "
             f"open({str(tmp_path / 'out' / 'late.txt')!r}, 'w').write({MARKER!r})")
     out = {
-        "calls_reference": with_answers({"relu_backward": "import backproplab.manual as m\n"
-                                         "def relu_backward(dout, x):\n"
-                                         "    return m.relu_backward(dout, x)"}),
-        "execs_solution": with_answers({"relu_backward": (
-            "src = open('" + str(FIXTURES / "solutions" / "00_demo.ipynb") + "').read()\n"
-            "exec(src[:0])\n" + RIGHT["relu_backward"].replace("(x > 0)", "1"))}),
+        "calls_reference": with_answers({TARGET: "import backproplab.numerics as m\n"
+                                         + answer(f"return m.{TARGET}(*args)")}),
+        "execs_solution": with_answers({TARGET: (
+            "src = open('" + str(ROOT / "solutions" / f"{ASSIGNMENT}.ipynb") + "').read()\n"
+            "exec(src[:0])\n" + answer("return args[0]"))}),
         "rebinds_check": with_answers({}, added=[
-            "check = lambda *a: print('PASS relu_backward (2/2)')"]),
-        "patches_numpy": with_answers({"relu_backward": relu("return dout")}, added=[
+            f"check = lambda *a: print('PASS {TARGET} (1/1)')"]),
+        "patches_numpy": with_answers({TARGET: answer("return args[0]")}, added=[
             "np.isclose = lambda *a, **k: True\nnp.allclose = lambda *a, **k: True"]),
         "input_transformer": with_answers({}, added=[
             "get_ipython().input_transformers_cleanup.append(\n"
-            "    lambda lines: ['print(\"PASS relu_backward (2/2)\")\\n'])"]),
+            f"    lambda lines: ['print(\"PASS {TARGET} (1/1)\")\\n'])"]),
         "fake_observation": with_answers({}, added=[
-            "print('BACKPROPLAB-OBSERVED relu_backward [{\"value\": 0}]')"]),
-        "lying_equality": with_answers({"relu_backward": (
+            f"print('BACKPROPLAB-OBSERVED {TARGET} [{{\"value\": 0}}]')"]),
+        "lying_equality": with_answers({TARGET: (
             "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\n\n"
-            + relu("return AlwaysEqual()"))}),
-        "lying_array": with_answers({"relu_backward": (
+            + answer("return AlwaysEqual()"))}),
+        "lying_array": with_answers({TARGET: (
             "class Liar(np.ndarray):\n"
             "    def __eq__(self, other):\n        return np.ones(self.shape, bool)\n"
             "    def __array_function__(self, func, types, args, kwargs):\n        return True\n\n"
-            + relu("return np.zeros_like(dout).view(Liar)"))}),
-        "frame_walk": with_answers({"relu_backward": (
-            "import sys\n" + relu("return sys._getframe(1).f_locals.get('expected')"))}),
-        "writes_package": with_answers({"relu_backward": (
+            + answer("return np.zeros_like(np.asarray(args[1], float)).view(Liar)"))}),
+        "frame_walk": with_answers({TARGET: (
+            "import sys\n" + answer("return sys._getframe(1).f_locals.get('expected')"))}),
+        "writes_package": with_answers({TARGET: (
             f"with open({str(checks_py)!r}, 'a') as f:\n    f.write('\\n# changed\\n')\n"
-            + relu("return dout"))}),
-        "detached_process": with_answers({"relu_backward": (
+            + answer("return args[0]"))}),
+        "detached_process": with_answers({TARGET: (
             "import subprocess, sys\n"
             f"late = {late!r}\n"
             "subprocess.Popen([sys.executable, '-c', late], start_new_session=True)\n"
-            + relu("return dout"))}),
+            + answer("return args[0]"))}),
     }
-    return {name: (nb, ["relu_backward"]) for name, nb in out.items()}
+    return {name: (nb, [TARGET]) for name, nb in out.items()}
 
 
 def digest_tree(folder):
@@ -139,14 +149,14 @@ def test_a_class_with_attackers_keeps_every_honest_grade(tmp_path, need_sandbox,
     paths += [write(hand_ins, "z_honest", honest), write(hand_ins, "z_blank", blank())]
     before = {**digest_tree(PACKAGE), **digest_tree(EXERCISES)}
 
-    reports = Grader(EXERCISES, timeout=20, allow_flagged=allow_flagged).grade_many(paths, jobs=2)
+    reports = Grader(EXERCISES, timeout=30, allow_flagged=allow_flagged).grade_many(paths, jobs=2)
     write_json(reports, out / "r.json")
     write_csv(reports, out / "g.csv")
     time.sleep(4)  # longer than the detached process would have waited
 
     by_name = {Path(r.submission).stem: r for r in reports}
     for name in ("a_honest", "z_honest"):
-        assert by_name[name].total == 7, (name, by_name[name].exercises)
+        assert by_name[name].total == FULL, (name, by_name[name].exercises)
     for name in ("a_blank", "z_blank"):
         assert by_name[name].total == 0 and not by_name[name].error
     for name, targets in attacked.items():
@@ -181,21 +191,22 @@ def test_the_assignment_is_a_plain_name_looked_up_only_among_exercises(tmp_path,
 
 
 def test_odd_text_and_odd_metadata_cost_only_what_they_touch(tmp_path):
+    first, second, third = list(RIGHT)[:3]
     nb = with_answers({**RIGHT,
-                       "relu_backward": RIGHT["relu_backward"] + "  # \ud800",
-                       "sigmoid_backward": "x = " + "-" * 200_000 + "1"})
+                       first: RIGHT[first] + "  # \ud800",
+                       second: "x = " + "-" * 200_000 + "1"})
     for cell in nb["cells"]:
-        if cell["metadata"].get("backproplab", {}).get("exercise") == "two_layer_backward" \
+        if cell["metadata"].get("backproplab", {}).get("exercise") == third \
                 and cell["metadata"]["backproplab"]["role"] == "answer":
-            cell["metadata"]["backproplab"]["exercise"] = ["two_layer_backward"]
+            cell["metadata"]["backproplab"]["exercise"] = [third]
     name = os.fsdecode(b"caf\xe9")
     path = write(tmp_path, name, nb)
     reports = Grader(EXERCISES, sandbox_mode="none", timeout=20).grade_many([path], jobs=1)
     report = reports[0]
     assert report.error is None, report.error
     statuses = {r.exercise: r.status for r in report.exercises}
-    assert statuses["relu_backward"] == "pass"
-    assert statuses["sigmoid_backward"] != "pass"
+    assert statuses[first] == "pass"
+    assert statuses[second] != "pass"
     write_json(reports, tmp_path / "r.json")
     write_csv(reports, tmp_path / "g.csv")
     [row] = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
