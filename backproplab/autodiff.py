@@ -365,6 +365,8 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
                         ctx.release()
             if input_grads is None:
                 input_grads = (None,) * len(parents)
+            elif len(input_grads) != len(parents):  # paired from the first input, as zip() pairs
+                input_grads = (tuple(input_grads) + (None,) * len(parents))[: len(parents)]
             # reversed: the first input's branch is walked first
             for parent, pg in zip(reversed(parents), reversed(input_grads)):
                 if not parent.requires_grad:
