@@ -113,8 +113,8 @@ def _some_uses(pick):
 
 
 THREE_USE_MISTAKES = [
-    (f"dL/dx has the contributions of {'only one' if sum(pick) == 1 else 'two'} of the three "
-     f"uses of x; add one contribution per use (3.1), as backward()'s += does",
+    ("dL/dx leaves out the contribution of at least one of the three uses of x; add one "
+     "contribution per use (3.1), as backward()'s += does",
      _some_uses(pick))
     for pick in [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1)]]
 
