@@ -36,7 +36,8 @@ def _cross_entropy_cases(rng):
 
 def _div_cases(rng):
     cases = []
-    for x_shape, y_shape in [((5, 3), (3,)), ((4, 3), (4, 1)), ((2, 3, 4), (3, 1)), ((3, 2), (3, 2))]:
+    for x_shape, y_shape in [((5, 3), (3,)), ((4, 3), (4, 1)), ((2, 3, 4), (3, 1)),
+                             ((3, 2), (3, 2))]:
         y = rng.uniform(0.5, 2.0, y_shape) * rng.choice([-1.0, 1.0], y_shape)
         cases.append((rng.standard_normal(x_shape), rng.standard_normal(x_shape), y))
     return cases
