@@ -2,12 +2,13 @@
 
 import numpy as np
 
-from ... import nn, optim, train
+from ... import nn, numerics, optim, train
 from ...data import DataLoader
 from ...nn import functional as F
 from ...tensor import Tensor
 from ..spec import Spec
 from ._common import seed
+from ._diagnose import diagnose
 
 REFERENCES = ("backproplab.optim", "backproplab.data", "backproplab.train",
               "backproplab.manual", "backproplab.numerics", "backproplab.diagnostics",
@@ -91,6 +92,75 @@ def _accumulate_cases(rng):
     return [(100, 32, seed(rng)), (128, 32, seed(rng)), (10, 10, seed(rng)), (7, 3, seed(rng))]
 
 
+def _log_softmax(z):
+    m = z.detach().numpy().max(axis=1, keepdims=True)  # a constant shift: no gradient
+    return z - ((z - m).exp().sum(axis=1, keepdims=True)).log() - m
+
+
+def _smoothed_targets(y, c, smoothing):
+    return (1.0 - smoothing) * np.eye(c)[y] + smoothing / c
+
+
+def _smoothing_loss(z, y, smoothing):
+    n, c = z.shape
+    return -(Tensor(_smoothed_targets(y, c, smoothing)) * _log_softmax(z)).sum() / n
+
+
+def _probabilities(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _smoothing_cases(rng):
+    return [(rng.standard_normal((n, c)) * 2, rng.integers(0, c, n), smoothing)
+            for n, c, smoothing in [(6, 4, float(rng.uniform(0.05, 0.3))), (1, 3, 0.1),
+                                    (8, 10, float(rng.uniform(0.05, 0.3)))]]
+
+
+SMOOTHING_MISTAKES = [
+    ("it is the gradient without smoothing, (P - one-hot) / N: the targets are the smoothed "
+     "ones",
+     lambda z, y, s: (_probabilities(z) - np.eye(z.shape[1])[y]) / len(y)),
+    ("it spreads the smoothing over the C - 1 wrong classes only (eps / (C - 1) each); here "
+     "every class, the true one too, gets eps / C",
+     lambda z, y, s: (_probabilities(z) - (1 - s) * np.eye(z.shape[1])[y]
+                      - s / (z.shape[1] - 1) * (1 - np.eye(z.shape[1])[y])) / len(y)),
+    ("it is N times too large: the loss is a mean over the N examples",
+     lambda z, y, s: _probabilities(z) - _smoothed_targets(y, z.shape[1], s)),
+]
+
+
+def _decay_loss(x, y, w, b, weight_decay):
+    return (F.cross_entropy(x @ w + b, y) + 0.5 * weight_decay * (w * w).sum())
+
+
+def _decay_reference(x, y, w, b, weight_decay):
+    return numerics.tensor_grads(lambda w_, b_: _decay_loss(Tensor(x), y, w_, b_, weight_decay),
+                                 w, b)
+
+
+def _decay_slip(x, y, w, b, weight_decay, w_term=1.0, b_term=0.0, n=None):
+    dz = (_probabilities(x @ w + b) - np.eye(w.shape[1])[y]) / (n or len(y))
+    return x.T @ dz + w_term * weight_decay * w, dz.sum(axis=0) + b_term * weight_decay * b
+
+
+def _decay_cases(rng):
+    return [(rng.standard_normal((n, d)), rng.integers(0, c, n), rng.standard_normal((d, c)),
+             rng.standard_normal(c), float(rng.uniform(0.01, 0.5)))
+            for n, d, c in [(8, 5, 3), (1, 4, 2), (12, 6, 10)]]
+
+
+DECAY_MISTAKES = [
+    ("the penalty (lambda/2) ||W||² covers the weights only: the bias gets no decay",
+     lambda *case: _decay_slip(*case, b_term=1.0)),
+    ("the penalty's gradient is half what it should be: differentiate (lambda/2) w² and the "
+     "2 of the square cancels the 1/2",
+     lambda *case: _decay_slip(*case, w_term=0.5)),
+    ("the cross-entropy part is N times too large: the loss is a mean over the N examples",
+     lambda *case: _decay_slip(*case, n=1)),
+]
+
+
 SPECS = [
     Spec("sgd_momentum_step", "sgd_momentum_step", 3, _sgd_cases, subject="sgd_momentum_step",
          reference=_library_sgd_step, names=("w", "velocity"),
@@ -109,5 +179,19 @@ SPECS = [
          observe=lambda subjects, *case: _gradients_after(subjects[0], *case),
          reference=lambda *case: _gradients_after(_one_batch, *case),
          rtol=1e-9, atol=1e-12, names=("dW1", "db1", "dW2", "db2"), seed=68),
+    Spec("label_smoothing_backward", "label_smoothing_backward", 3, _smoothing_cases,
+         subject="label_smoothing_backward",
+         judge=diagnose(lambda z, y, s: numerics.tensor_grads(
+                            lambda t: _smoothing_loss(t, y, s), z)[0],
+                        SMOOTHING_MISTAKES, names="dlogits", rtol=1e-8, atol=1e-11,
+                        regions={"at the true classes (entries [n, y[n]])":
+                                 lambda z, y, s: np.arange(z.shape[1]) == y[:, None],
+                                 "at the wrong classes (entries [n, j] with j != y[n])":
+                                 lambda z, y, s: np.arange(z.shape[1]) != y[:, None]}),
+         arg_names=("logits", "labels", "smoothing"), seed=69),
+    Spec("weight_decay_grads", "weight_decay_grads", 3, _decay_cases,
+         subject="weight_decay_grads",
+         judge=diagnose(_decay_reference, DECAY_MISTAKES, names=("dw", "db"), rtol=1e-8,
+                        atol=1e-11),
+         arg_names=("x", "labels", "w", "b", "weight_decay"), seed=70),
 ]
-
