@@ -500,6 +500,31 @@ def backward(root):
             for child, contribution in zip(node._prev, node._backward(node.grad)):
                 child.grad += contribution
 """, "grad["),
+    # the derive exercises: more wrong answers in test_derive_exercises.py
+    ("01_derivatives", "second_difference", "divides by 2h²",
+     "def second_difference(f, x, h):\n    return (f(x + h) - 2 * f(x) + f(x - h)) / (2 * h ** 2)",
+     "check the denominator"),
+    ("01_derivatives", "richardson_difference", "plain average of the two steps",
+     "def richardson_difference(f, x, h):\n"
+     "    return (central_difference(f, x, h) + central_difference(f, x, 2 * h)) / 2",
+     "keeps the h² term"),
+    ("02_chain_rule", "two_path_gradient", "only the path through u = x y",
+     "def two_path_gradient(x, y):\n    g = np.exp(x * y) * np.tanh(x + y)\n"
+     "    return g * y, g * x",
+     "only the path through u = x y"),
+    ("02_chain_rule", "cross_entropy_backward", "keeps the output sigmoid's slope", """
+def cross_entropy_backward(X, W1, W2, D):
+    H = 1 / (1 + np.exp(-(X @ W1.T)))
+    Y = 1 / (1 + np.exp(-(H @ W2.T)))
+    dZ2 = (Y - D) * Y * (1 - Y)
+    dZ1 = (dZ2 @ W2) * H * (1 - H)
+    return dZ1.T @ X, dZ2.T @ H
+""", "do not multiply by it again"),
+    ("03_scalar_engine", "div_backward", "sign of dL/db flipped",
+     "def div_backward(a, b, dout):\n    return dout / b, a * dout / b ** 2",
+     "the sign of dL/db is flipped"),
+    ("03_scalar_engine", "used_three_times", "counts the use in x y only",
+     "def used_three_times(x, y):\n    return y * x, x * x", "at least one of the three uses"),
 ]
 
 

@@ -218,6 +218,21 @@ WRONG_ANSWERS = {
         L5, "mlp_backward", [("    grads.reverse()\n", "    grads = grads[-1]\n")],
         "FAIL mlp_backward: mlp_backward raised TypeError: mlp_backward must return a list "
         "of (dw, db) pairs, one per Linear layer"),
+    # the derive exercises: more wrong answers in test_derive_exercises.py
+    "div_broadcast_backward: dy not summed over the broadcast rows": (
+        L4, "div_broadcast_backward", [("sum_to_shape(-dout * x / y ** 2, y.shape)",
+                                        "-dout * x / y ** 2")],
+        "FAIL div_broadcast_backward: dy has shape (5, 3), expected (3,)"),
+    "log_softmax_backward: assumes each row of dout sums to 1": (
+        L4, "log_softmax_backward", [("p * dout.sum(axis=1, keepdims=True)", "p")],
+        "FAIL log_softmax_backward: dz is wrong in the rows whose upstream gradient dout does "
+        "not sum to 1"),
+    "row_max_backward: every tied entry gets all of dout": (
+        L5, "row_max_backward", [("(dout / at_max.sum(axis=1))", "dout")],
+        "FAIL row_max_backward: dx is wrong where a row's maximum is tied"),
+    "softplus_backward: the given layer's bug": (
+        L5, "softplus_backward", [("dout * -np.expm1(-out)", "dout / (1.0 + np.exp(-out))")],
+        "FAIL softplus_backward: dx is wrong"),
 }
 
 

@@ -406,8 +406,8 @@ def test_a_correct_alternative_accumulation_passes(capsys):
 
 
 L7 = "07_vanishing_gradients"
-L7_EXERCISES = ["xavier_uniform", "he_normal", "gradient_norms_per_layer", "clip_grad_norm",
-                "dead_relu_fraction"]
+L7_EXERCISES = ["xavier_uniform", "he_normal", "gradient_norms_per_parameter",
+                "clip_grad_norm", "dead_relu_fraction"]
 
 
 @pytest.mark.parametrize("exercise", L7_EXERCISES)
@@ -465,8 +465,8 @@ def test_init_check_explains_the_difference():
     lambda model: {n: float(np.sqrt(np.sum(p.grad ** 2))) for n, p in model.named_parameters()
                    if p.grad is not None},                                       # unused one dropped
 ])
-def test_gradient_norms_per_layer_rejects(wrong):
-    assert_rejected(L7, "gradient_norms_per_layer", gradient_norms_per_layer=wrong)
+def test_gradient_norms_per_parameter_rejects(wrong):
+    assert_rejected(L7, "gradient_norms_per_parameter", gradient_norms_per_parameter=wrong)
 
 
 def _clip(scale_each=False, always=False, no_sqrt=False, in_place=False):
