@@ -11,6 +11,7 @@ lessons' layout, ``Y = X W + b`` with X (N, D_in) and W (D_in, D_out).
 from . import functional, init
 from .module import Module, Parameter, Sequential
 from .linear import Linear
+from .feedback_alignment import FeedbackAlignmentLinear
 from .activation import Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax
 from .normalization import BatchNorm1d, LayerNorm
 from .dropout import Dropout
@@ -30,7 +31,7 @@ from .transformer import (
 __all__ = [
     "functional", "init",
     "Module", "Parameter", "Sequential",
-    "Linear",
+    "Linear", "FeedbackAlignmentLinear",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
     "BatchNorm1d", "LayerNorm", "Dropout", "Embedding", "Residual", "ResidualBlock",
     "MSELoss", "SumSquaredError", "BCEWithLogitsLoss", "CrossEntropyLoss",
