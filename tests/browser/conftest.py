@@ -151,9 +151,14 @@ def lab(tmp_path_factory, browser):
         _missing("JupyterLab is not installed (pip install -e '.[dev]')")
     home = tmp_path_factory.mktemp("lab")
     root = home / "course"
+    from backproplab.grading.generate import PRISTINE
+
     for folder in COURSE_FOLDERS:
-        shutil.copytree(REPO / folder, root / folder,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        # Blank exercise notebooks, as a new student gets them: the pristine copies, not
+        # whatever a learner has saved in this checkout's exercises/.
+        source = PRISTINE if folder == "exercises" else REPO / folder
+        shutil.copytree(source, root / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for name, values in LAB_SETTINGS.items():
         path = home / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import pytest
 
 from backproplab.cli import main as cli
 from backproplab.grading import runner
+from backproplab.grading.generate import PRISTINE
 from backproplab.grading.grader import Grader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,7 +210,7 @@ def test_demo_solution_passes_nbval_itself(tmp_path):
 
 def solution_cases():
     """Every course solution, and the demo's, with the folder of its exercise notebook."""
-    cases = [(p, ROOT / "exercises") for p in sorted((ROOT / "solutions").glob("*.ipynb"))]
+    cases = [(p, PRISTINE) for p in sorted((ROOT / "solutions").glob("*.ipynb"))]
     return cases + [(FIXTURES / "solutions" / "00_demo.ipynb", EXERCISES)]
 
 
@@ -220,6 +221,7 @@ def test_solution_scores_full_marks_and_exercise_scores_zero(solution, exercises
     assert full.error is None
     assert [(r.exercise, r.status) for r in full.exercises if r.status != "pass"] == []
     assert full.total == full.max > 0
+    assert [(r.exercise, r.flags) for r in full.exercises if r.flags] == []  # honest: no flag
     assert blank.error is None
     assert [(r.exercise, r.points) for r in blank.exercises if r.status == "pass"
             or r.points] == []

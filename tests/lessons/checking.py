@@ -3,6 +3,7 @@ tests turn that line back into an exception they can inspect."""
 
 import contextlib
 import io
+from pathlib import Path
 
 
 class ExerciseFailure(AssertionError):
@@ -20,3 +21,14 @@ def exec_check(source, namespace):
     if failed:
         raise ExerciseFailure(failed[0])
     return text
+
+
+def notebook_path(folder, name):
+    """A course notebook: ``lessons/`` or ``solutions/`` in the repository; for
+    ``exercises`` the pristine copy in the package, never the learner's own copy in
+    ``exercises/`` (which may hold their answers)."""
+    from backproplab.grading.generate import PRISTINE
+
+    root = Path(__file__).resolve().parents[2]
+    folder = PRISTINE if folder == "exercises" else root / folder
+    return folder / f"{name}.ipynb"

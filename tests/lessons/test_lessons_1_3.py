@@ -21,7 +21,7 @@ import pytest
 
 import backproplab as bl
 from backproplab import numerics
-from checking import ExerciseFailure, exec_check
+from checking import ExerciseFailure, exec_check, notebook_path
 from backproplab.grading.assignment import assignment_name, cell_info, exercises
 from backproplab.grading.generate import stub_solutions
 
@@ -224,7 +224,7 @@ def test_loss_plot_labels_axes_and_rejects_bad_input(plt):
 # ---- the exercise notebooks ----
 
 def read(folder, name):
-    return nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
+    return nbformat.read(notebook_path(folder, name), as_version=4)
 
 
 def run_check_cells(name, exercise, answers=None):
@@ -546,7 +546,7 @@ def test_every_exercise_has_a_wrong_answer_test():
 
 @pytest.mark.parametrize("folder, name", [(f, n) for f in ("lessons", "solutions") for n in NAMES])
 def test_notebook_is_saved_executed_small_and_marks_plots(folder, name):
-    path = ROOT / folder / f"{name}.ipynb"
+    path = notebook_path(folder, name)
     assert path.stat().st_size < 1_000_000
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:

@@ -18,7 +18,7 @@ import matplotlib
 import nbformat
 import pytest
 
-from checking import ExerciseFailure, exec_check
+from checking import ExerciseFailure, exec_check, notebook_path
 from backproplab.grading.assignment import cell_info, exercises
 
 matplotlib.use("Agg")  # plotting cells of the solutions run here without a display
@@ -28,7 +28,7 @@ NAMES = ["04_tensors", "05_layers"]
 
 
 def read(folder, name):
-    return nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
+    return nbformat.read(notebook_path(folder, name), as_version=4)
 
 
 def answer_source(nb, exercise):
@@ -89,7 +89,7 @@ def test_solution_metadata_and_at_least_three_graded_exercises(name):
 @pytest.mark.parametrize("folder", ["lessons", "solutions"])
 @pytest.mark.parametrize("name", NAMES)
 def test_notebooks_are_saved_executed_small_and_plots_are_not_compared(folder, name):
-    path = ROOT / folder / f"{name}.ipynb"
+    path = notebook_path(folder, name)
     assert path.stat().st_size < 1_000_000
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

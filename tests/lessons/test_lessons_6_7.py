@@ -12,7 +12,7 @@ import pytest
 
 from backproplab import explore
 from backproplab.experiments import mirror_weight_pattern, train_logistic_nets
-from checking import ExerciseFailure, exec_check
+from checking import ExerciseFailure, exec_check, notebook_path
 
 matplotlib.use("Agg")
 
@@ -266,7 +266,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((notebook_path(folder, name)).read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         source = cell["source"]
         yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
