@@ -8,6 +8,7 @@
     memory     bytes a graph holds for backward (per op, per module), tracemalloc peaks
     amp        mixed precision: autocast to float16/bfloat16, GradScaler
     parallel   data parallelism simulated in one process: ring all-reduce
+    nondiff    past the differentiable: straight-through round/sign, REINFORCE, FGSM
     nn, optim  layers, losses, initialisers and optimizers with PyTorch's names
     data       the 8x8 digits, MNIST files, the 1986 paper's tasks, a seeded DataLoader
     train      a fit loop with history, early stopping and checkpoints
@@ -22,6 +23,7 @@ from .tensor import Tensor, tensor, zeros, ones, matmul, concatenate, stack, whe
 from .gradcheck import gradcheck, numerical_gradient, GradcheckError
 from . import nn, optim, data, diagnostics, train
 from . import autograd, amp, memory, parallel
+from . import nondiff
 from .checkpoint import checkpoint, checkpoint_sequential
 
 __version__ = "0.1.0"
@@ -44,6 +46,7 @@ __all__ = [
     "amp",
     "memory",
     "parallel",
+    "nondiff",
     "checkpoint",
     "checkpoint_sequential",
     "gradcheck",
