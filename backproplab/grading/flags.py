@@ -9,8 +9,8 @@ magics) and walked. What is flagged, each with the line it is on:
   this covers files, ``os``, ``sys``, ``subprocess``, threads, sockets, ``importlib``,
   ``inspect``, ``gc``, ``ctypes``, ...;
 - calling ``exec``, ``eval``, ``compile``, ``__import__``, ``open``, ``globals``,
-  ``locals``, ``vars``, ``breakpoint``, ``input``, ``get_ipython``, or ``getattr``,
-  ``setattr``, ``delattr`` with a name that is not written out;
+  ``locals``, ``vars``, ``breakpoint``, ``input``, ``get_ipython``, ``setattr``,
+  ``delattr``, or ``getattr``/``hasattr`` with a name that is not written out;
 - dunder attributes (``__code__``, ``__globals__``, ``__class__``, ...) and frame or
   traceback attributes (``f_back``, ``tb_frame``, ...); names such as ``__builtins__``;
 - rebinding a name that a setup or check cell defines (``check``, ``np``, a helper), and
@@ -27,13 +27,14 @@ from dataclasses import dataclass
 ALLOWED_IMPORTS = frozenset({
     "numpy", "math", "cmath", "itertools", "functools", "collections", "operator",
     "typing", "dataclasses", "statistics", "random", "fractions", "decimal", "heapq",
-    "bisect", "copy", "warnings", "string", "re", "enum", "abc", "numbers",
+    "bisect", "copy", "warnings", "string", "re", "enum", "abc", "numbers", "time", "pprint",
 })
 FORBIDDEN_CALLS = frozenset({
     "exec", "eval", "compile", "__import__", "open", "globals", "locals", "vars",
     "breakpoint", "input", "get_ipython", "memoryview", "help", "exit", "quit",
+    "setattr", "delattr",
 })
-DYNAMIC_ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+DYNAMIC_ATTRIBUTE_CALLS = frozenset({"getattr", "hasattr"})
 ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__doc__", "__len__", "__repr__"})
 FRAME_ATTRIBUTES = frozenset({
     "f_back", "f_locals", "f_globals", "f_builtins", "f_code", "f_trace", "tb_frame",
