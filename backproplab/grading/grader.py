@@ -18,7 +18,6 @@ function in the traceback, or a declared ``requires``) is reported as ``blocked 
 exercise rather than as a failure of its own.
 """
 
-import ast
 import os
 import re
 import secrets

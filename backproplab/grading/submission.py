@@ -1,10 +1,9 @@
 """Read a submitted notebook and build the cells that the grader runs.
 
 The pristine exercise notebook owns the setup and check cells: they are taken from it,
-with their reference outputs, whatever the student did to them. The student owns the
-answer cells (matched by exercise id, not by position; a missing one is the stub) and
-every other cell, which keeps its place after the nearest setup, answer or check cell
-before it. So editing, deleting or moving a check cell, or saving outputs that show fake
+whatever the student did to them. The student owns the answer cells (matched by exercise
+id, not by position; a missing one is the stub) and every other cell, which keeps its
+place after the nearest setup, answer or check cell before it. So editing, deleting or moving a check cell, or saving outputs that show fake
 passes, gains nothing and loses nothing.
 
 Notebooks are read as plain JSON (the ipynb format): the grader does not need nbformat's
@@ -16,8 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assignment import (AuthoringError, assignment_name, cell_info, cell_source, exercises,
-                         stdout_text)
+from .assignment import AuthoringError, assignment_name, cell_info, cell_source, exercises
 
 
 class SubmissionError(Exception):
@@ -33,7 +31,6 @@ class Cell:
     exercise: str | None = None
     points: int = 0
     requires: list = field(default_factory=list)
-    reference: str = ""  # a check cell's expected stdout
 
 
 def read_notebook(path):
@@ -136,8 +133,7 @@ def build_cells(assignment, submission):
         skeleton.append((key, Cell(
             source=cell_source(cell), role=role, exercise=exercise,
             points=info.get("points", 0) if role == "check" else 0,
-            requires=list(info.get("requires", [])) if role == "check" else [],
-            reference=stdout_text(cell) if role == "check" else "")))
+            requires=list(info.get("requires", [])) if role == "check" else [])))
         known.add(key)
         if cell.get("id"):
             by_id[cell["id"]] = key
