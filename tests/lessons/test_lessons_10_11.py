@@ -147,9 +147,110 @@ def test_receptive_field_reference_is_measured_by_backprop():
     assert l11._library_receptive_field([]) == (1, 1)
 
 
-def test_lesson11_cases_change_with_the_seed():
+# ---- lesson 10: what backprop costs ----
+
+L10 = "10_cost"
+L10_EXERCISES = ["linear_backward_flops", "mlp_saved_bytes", "grad_scaler_step"]
+
+
+@pytest.mark.parametrize("exercise", L10_EXERCISES)
+def test_lesson10_solution_passes(exercise):
+    assert run_check(L10, exercise).startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L10_EXERCISES)
+def test_lesson10_blank_exercise_fails(exercise):
+    assert_rejected(L10, exercise, "not implemented yet", folder="exercises")
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda n, i, o, dx, b: 4 * n * i * o + (n * o if b else 0), r"flops is \d+, expected \d+"),    # dX always
+    (lambda n, i, o, dx, b: (2 if dx else 1) * n * i * o + (n * o if b else 0), r"flops is"),      # a MAC as 1
+    (lambda n, i, o, dx, b: 2 * n * i * o * (2 if dx else 1), r"flops is"),                        # bias forgotten
+    (lambda n, i, o, dx, b: 2 * n * i * o * (2 if dx else 1) + (o if b else 0), r"flops is"),      # db as D_out
+])
+def test_linear_backward_flops_rejects(wrong, hint):
+    assert_rejected(L10, "linear_backward_flops", hint, linear_backward_flops=wrong)
+
+
+def _saved(matmul=1, add=1, tanh=True, last_tanh=False, scalar=1, inputs=False):
+    def mlp_saved_bytes(batch, widths, itemsize):
+        outs = widths[1:]
+        numbers = (matmul + add) * batch * sum(outs)
+        numbers += batch * sum(outs if last_tanh else outs[:-1]) if tanh else 0
+        numbers += scalar + (batch * widths[0] if inputs else 0)
+        return numbers * itemsize
+    return mlp_saved_bytes
+
+
+@pytest.mark.parametrize("wrong", [
+    _saved(add=0),              # the output of + b forgotten (only XW)
+    _saved(last_tanh=True),     # a tanh after the last layer too
+    _saved(scalar=0),           # the sum's one number forgotten
+    _saved(inputs=True),        # the input counted
+    _saved(tanh=False),         # tanh's output forgotten
+])
+def test_mlp_saved_bytes_rejects(wrong):
+    assert_rejected(L10, "mlp_saved_bytes", r"bytes is \d+, expected \d+", mlp_saved_bytes=wrong)
+
+
+def test_mlp_saved_bytes_hint_names_the_numbers():
+    assert_rejected(L10, "mlp_saved_bytes", r"bytes is 267268, expected 796676 \(case 1 of 5\)",
+                    mlp_saved_bytes=_saved(add=0, tanh=False))
+
+
+def _scaler(skip_scale=0.5, grow=2.0, keep_count=False, multiply=False, inf_only=False, no_reset=False):
+    def grad_scaler_step(grads, scale, growth_tracker, growth_interval):
+        bad = (lambda g: np.isinf(g).any()) if inf_only else (lambda g: not np.isfinite(g).all())
+        if any(bad(g) for g in grads):
+            return None, scale * skip_scale, growth_tracker if keep_count else 0
+        unscaled = [g * scale if multiply else g / scale for g in grads]
+        growth_tracker += 1
+        if growth_tracker >= growth_interval:
+            return unscaled, scale * grow, growth_tracker if no_reset else 0
+        return unscaled, scale, growth_tracker
+    return grad_scaler_step
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_scaler(multiply=True), r"grads\[0\] is wrong"),                  # scaled again, not unscaled
+    (_scaler(skip_scale=1.0), r"scale is 1\.678e\+07, expected 8\.389e\+06"),  # no backoff
+    (_scaler(keep_count=True), r"growth_tracker is 5, expected 0"),  # count kept after overflow
+    (_scaler(inf_only=True), r"grads should be None"),              # nan not seen as overflow
+    (_scaler(no_reset=True), r"growth_tracker is \d+, expected 0"),  # count not reset on growth
+    (_scaler(grow=1.0), r"scale is 1024, expected 2048"),           # never grows
+])
+def test_grad_scaler_step_rejects(wrong, hint):
+    assert_rejected(L10, "grad_scaler_step", hint, grad_scaler_step=wrong)
+
+
+def test_grad_scaler_step_must_not_change_its_input():
+    def in_place(grads, scale, growth_tracker, growth_interval):
+        if not all(np.isfinite(g).all() for g in grads):
+            return None, scale / 2, 0
+        for g in grads:
+            g /= scale
+        growth_tracker += 1
+        return (grads, scale * 2, 0) if growth_tracker == growth_interval else (grads, scale, growth_tracker)
+    assert_rejected(L10, "grad_scaler_step", "mutated its input grads", grad_scaler_step=in_place)
+
+
+def test_flops_reference_counts_what_the_library_multiplies():
+    # the count of exercise 1 against the shapes of the products the library's backward makes
+    from backproplab import Tensor, nn
+    from backproplab.grading.course.l10_cost import linear_backward_flops
+    layer = nn.Linear(7, 5, rng=np.random.default_rng(0))
+    x = Tensor(np.ones((3, 7)), requires_grad=True)
+    layer(x).sum().backward()
+    assert x.grad.shape == (3, 7) and layer.weight.grad.shape == (7, 5)
+    assert linear_backward_flops(3, 7, 5, True, True) == 2 * 3 * 7 * 5 * 2 + 3 * 5
+    assert linear_backward_flops(3, 7, 5, False, False) == 2 * 3 * 7 * 5
+
+
+@pytest.mark.parametrize("name", [L10, L11])
+def test_cases_change_with_the_seed(name):
     from backproplab.grading.course import specs
-    for spec in specs(L11).values():
+    for spec in specs(name).values():
         a, b = spec.cases(np.random.default_rng(1)), spec.cases(np.random.default_rng(2))
         assert json.dumps(a, default=lambda v: np.asarray(v).tolist()) != \
             json.dumps(b, default=lambda v: np.asarray(v).tolist()), spec.id
