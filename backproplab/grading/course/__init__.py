@@ -20,6 +20,7 @@ ASSIGNMENTS = {
     "10_cost": "l10_cost",
     "11_convolution": "l11_convolution",
     "12_bptt": "l12_bptt",
+    "14_past_differentiable": "l14_past_differentiable",
 }
 # A plain assignment name, as the course spells them: nothing that could be a path.
 ASSIGNMENT_NAME = re.compile(r"^[0-9]{2}_[a-z0-9_]{1,60}$")
