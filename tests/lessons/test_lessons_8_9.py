@@ -1,0 +1,186 @@
+"""The exercise checks of lessons 8 and 9: every check passes on the solution and fails, with
+a hint that says what to look at, on the blank stub and on plausible wrong answers."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checking import ExerciseFailure, exec_check
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cells(folder, name):
+    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = cell["source"]
+        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
+
+
+def run_check(name, exercise, folder="solutions", **student):
+    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
+    ``student`` gives its functions), then its check cells; returns what the check printed."""
+    namespace = {}
+    for info, source in _cells(folder, name):
+        if info.get("role") == "setup":
+            exec(source, namespace)
+    if student:
+        namespace.update(student)
+    else:
+        for info, source in _cells(folder, name):
+            if info.get("role") == "answer" and info.get("exercise") == exercise:
+                exec(source, namespace)
+    checks = [source for info, source in _cells(folder, name)
+              if info.get("role") == "check" and info.get("exercise") == exercise]
+    assert checks, f"no check cell for {exercise} in {name}"
+    for source in checks:
+        exec_check(source, namespace)
+
+
+def assert_rejected(name, exercise, hint, **student):
+    """The check fails with a FAIL line for ``exercise`` whose hint matches ``hint`` (a regex)."""
+    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
+        run_check(name, exercise, **student)
+
+
+# ---- lesson 8: optimisers ----
+
+L8 = "08_optimizers"
+L8_EXERCISES = ["adam_step", "adamw_step", "nesterov_step", "warmup_cosine_lr", "lr_window"]
+
+
+@pytest.mark.parametrize("exercise", L8_EXERCISES)
+def test_lesson8_solution_passes(exercise, capsys):
+    run_check(L8, exercise)
+    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L8_EXERCISES)
+def test_lesson8_blank_exercise_fails(exercise):
+    with pytest.raises(ExerciseFailure, match="not implemented yet"):
+        run_check(L8, exercise, folder="exercises")
+
+
+def _adam(correct=True, t_shift=0, eps_inside=False, return_hat=False, in_place=False,
+          decay=None):
+    """Adam (or AdamW with decay='decoupled' / 'l2' / 'no lr' / 'after') with one mistake."""
+    def step(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0):
+        if decay == "decoupled":
+            w = w * (1 - lr * weight_decay)
+        elif decay == "no lr":
+            w = w * (1 - weight_decay)
+        elif decay == "l2":
+            grad = grad + weight_decay * w
+        if in_place:
+            m *= beta1
+            m += (1 - beta1) * grad
+        else:
+            m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        tt = t + t_shift
+        m_hat = m / (1 - beta1 ** tt) if correct else m
+        v_hat = v / (1 - beta2 ** tt) if correct else v
+        denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+        new_w = w - lr * m_hat / denom
+        if decay == "after":
+            new_w = new_w * (1 - lr * weight_decay)
+        return (new_w, m_hat, v_hat) if return_hat else (new_w, m, v)
+    return step
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_adam(correct=False), "m and v are right but w is not: divide by the bias corrections"),
+    (_adam(t_shift=-1), "m and v are right but w is not"),         # t - 1: the previous step's count
+    (_adam(t_shift=1), "m and v are right but w is not"),          # t + 1
+    (_adam(eps_inside=True), "m and v are right but w is not"),
+    (_adam(return_hat=True), "m and v are wrong"),                 # returns the corrected averages
+    (_adam(in_place=True), "mutated its input m"),
+])
+def test_adam_step_rejects(wrong, hint):
+    assert_rejected(L8, "adam_step", hint, adam_step=wrong)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_adam(decay="l2"), r"m and v are wrong: .*the loss gradient alone \(the decay stays out"),
+    (_adam(decay="no lr"), "m and v are right but w is not: decay first, w \\(1 - lr weight_decay\\)"),
+    (_adam(decay="after"), "m and v are right but w is not: decay first"),
+    (_adam(decay=None), "m and v are right but w is not"),        # no decay at all
+])
+def test_adamw_step_rejects(wrong, hint):
+    assert_rejected(L8, "adamw_step", hint, adamw_step=wrong)
+
+
+def test_adamw_is_not_adam_with_l2_on_the_check_cases():
+    """The check tells the two apart, so the lesson's claim is what it grades."""
+    from backproplab.grading import course
+    spec = course.specs(L8)["adamw_step"]
+    cases = spec.cases(np.random.default_rng(spec.seed))
+    l2, decoupled = _adam(decay="l2"), _adam(decay="decoupled")
+    assert all(not np.allclose(l2(*c)[0], decoupled(*c)[0]) for c in cases)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda w, g, v, lr, mu: (w - lr * (mu * v + g), mu * v + g),
+     "velocity is right but w is not: Nesterov steps along grad \\+ momentum v"),  # plain momentum
+    (lambda w, g, v, lr, mu: (w - lr * (g + mu * v), mu * v + g),
+     "velocity is right but w is not"),                                          # the old velocity
+    (lambda w, g, v, lr, mu: (w + mu * (mu * v - lr * g) - lr * g, mu * v - lr * g),
+     "velocity is wrong: v <- momentum v \\+ grad"),                             # Sutskever's form
+])
+def test_nesterov_step_rejects(wrong, hint):
+    assert_rejected(L8, "nesterov_step", hint, nesterov_step=wrong)
+
+
+def _cosine_part(t, warmup, total, lr_max, span):
+    return 0.5 * lr_max * (1 + math.cos(math.pi * (t - warmup) / span))
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda t, w, T, lr: lr * (t + 1) / w if t < w else _cosine_part(min(t, T), w, T, lr, T - w),
+     "at t = 0 .* check the rate during the warm-up"),
+    (lambda t, w, T, lr: lr * t / w if t < w else _cosine_part(min(t, T), w, T, lr, T),
+     "check the rate during the cosine part"),                                   # over total
+    (lambda t, w, T, lr: lr * t / w if t < w else _cosine_part(t, w, T, lr, T - w),
+     "check the rate after the end"),                                            # no clamp
+    (lambda t, w, T, lr: _cosine_part(min(t, T), 0, T, lr, T),
+     "check the rate during the warm-up"),                                       # no warm-up
+])
+def test_warmup_cosine_lr_rejects(wrong, hint):
+    assert_rejected(L8, "warmup_cosine_lr", hint, warmup_cosine_lr=wrong)
+
+
+def _window(best_fn=np.argmin, contiguous=True, additive=False, indices=False):
+    def lr_window(lrs, losses, factor):
+        best = int(best_fn(losses))
+        good = losses <= (losses[best] + factor if additive else factor * losses[best])
+        if not contiguous:
+            hits = np.flatnonzero(good)
+            low, high = hits.min(), hits.max()
+        else:
+            low = high = best
+            while low > 0 and good[low - 1]:
+                low -= 1
+            while high < len(lrs) - 1 and good[high + 1]:
+                high += 1
+        return (float(low), float(high)) if indices else (float(lrs[low]), float(lrs[high]))
+    return lr_window
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_window(best_fn=np.argmin), "nan and inf never count"),                 # argmin picks a nan
+    (_window(best_fn=np.nanargmin, contiguous=False), "the unbroken run of good rates"),
+    (_window(best_fn=np.nanargmin, additive=True), "the window is"),
+    (_window(best_fn=np.nanargmin, indices=True), "the window is"),
+])
+def test_lr_window_rejects(wrong, hint):
+    def safe(lrs, losses, factor):  # np.argmin on inf-free data: make inf look like nan for it
+        return wrong(lrs, np.where(np.isinf(losses), np.nan, losses), factor)
+    assert_rejected(L8, "lr_window", hint, lr_window=safe)
+
+
+def test_lr_window_hint_names_the_losses_and_both_windows():
+    with pytest.raises(ExerciseFailure, match=r"the window is .* to .*, got .* to .*"):
+        run_check(L8, "lr_window", lr_window=lambda lrs, losses, factor: (float(lrs[0]), float(lrs[-1])))
