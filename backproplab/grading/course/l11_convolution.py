@@ -11,8 +11,8 @@ REFERENCES = ("backproplab",)
 
 
 def _library_weight_grad(x, dy, kernel_size, stride):
-    # dL/dW of L = sum(conv2d(X, W) * dY), by the library's backward. W's value does not
-    # matter (Y is linear in W). The zero bias keeps one gradient per input of the op.
+    # dL/dW of L = sum(conv2d(X, W, 0) * dY), by the library's backward. W's value does not
+    # matter (Y is linear in W), nor does the bias (0).
     o, c = dy.shape[1], x.shape[1]
     weight = Tensor(np.zeros((o, c, kernel_size, kernel_size)), requires_grad=True)
     y = F.conv2d(Tensor(x), weight, Tensor(np.zeros(o)), stride=stride)
