@@ -148,11 +148,13 @@ def _constant(value):
 def input_gradient(model, loss_fn, x, y):
     """dL/dx for L = loss_fn(model(x), y), as an array of x's shape.
 
-    Taken with ``backproplab.grad``, so nothing is added to the parameters' ``.grad``.
+    Taken with ``backproplab.grad``, so nothing is added to the parameters' ``.grad``; the
+    graph is recorded even inside ``no_grad()``.
     """
     data = x.data if isinstance(x, Tensor) else x
     x_t = Tensor(data, requires_grad=True)
-    loss = loss_fn(model(x_t), y)
+    with autodiff.enable_grad():  # a gradient is asked for: record the graph even under no_grad
+        loss = loss_fn(model(x_t), y)
     (g,) = autodiff.grad(loss, [x_t])
     return g.data
 
