@@ -138,3 +138,111 @@ def _softmax(z):
 ])
 def test_sample_next_rejects(wrong, hint):
     assert_rejected(L12, "sample_next", hint, sample_next=wrong)
+
+
+# ---- lesson 13: attention ----
+
+L13 = "13_attention"
+L13_EXERCISES = ["attention_backward", "causal_attention", "multi_head_attention"]
+
+
+@pytest.mark.parametrize("exercise", L13_EXERCISES)
+def test_lesson13_solution_passes(exercise, capsys):
+    run_check(L13, exercise)
+    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L13_EXERCISES)
+def test_lesson13_blank_exercise_fails(exercise):
+    with pytest.raises(ExerciseFailure, match="not implemented yet"):
+        run_check(L13, exercise, folder="exercises")
+
+
+def _softmax_rows(S):
+    e = np.exp(S - S.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _attn_backward(jacobian_term=True, scale_grads=True, use_mask=True, dk_factor=1.0):
+    def attention_backward(Q, K, V, dout, mask):
+        d = Q.shape[1]
+        S = Q @ K.T / np.sqrt(d)
+        A = _softmax_rows(np.where(mask, S, -np.inf) if use_mask else S)
+        dV, dA = A.T @ dout, dout @ V.T
+        dS = A * (dA - np.sum(A * dA, axis=1, keepdims=True)) if jacobian_term else A * dA
+        c = 1 / np.sqrt(d) if scale_grads else 1.0
+        return dS @ K * c, dk_factor * dS.T @ Q * c, dV
+    return attention_backward
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_attn_backward(jacobian_term=False), r"dQ is wrong"),      # dS = A * dA, the mean not taken off
+    (_attn_backward(scale_grads=False), r"dQ is wrong"),        # 1/sqrt(d) forgotten in dQ, dK
+    (_attn_backward(use_mask=False), r"dQ is wrong|dV is wrong"),  # the mask ignored
+    (_attn_backward(dk_factor=2.0), r"dK is wrong"),          # dK twice too large
+])
+def test_attention_backward_rejects(wrong, hint):
+    assert_rejected(L13, "attention_backward", hint, attention_backward=wrong)
+
+
+def _causal(mask="lower", scaled=True, after_softmax=False):
+    def causal_attention(Q, K, V):
+        L, d = Q.shape
+        allowed = {"lower": np.tril(np.ones((L, L), dtype=bool)),
+                   "upper": np.triu(np.ones((L, L), dtype=bool)),
+                   "strict": np.tril(np.ones((L, L), dtype=bool), -1) | (np.arange(L)[:, None] == 0)
+                   & (np.arange(L)[None, :] == 0)}[mask]
+        S = Q @ K.T / (np.sqrt(d) if scaled else 1.0)
+        if after_softmax:  # zero the future after normalising: rows no longer sum to 1
+            weights = _softmax_rows(S) * allowed
+        else:
+            weights = _softmax_rows(np.where(allowed, S, -np.inf))
+        return weights @ V, weights
+    return causal_attention
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_causal(mask="upper"), r"out is wrong"),                 # attends to the future
+    (_causal(mask="strict"), r"out is wrong"),                # a query may not see itself
+    (_causal(scaled=False), r"out is wrong"),                 # no 1/sqrt(d)
+    (_causal(after_softmax=True), r"out is wrong"),           # masked after the softmax
+])
+def test_causal_attention_rejects(wrong, hint):
+    assert_rejected(L13, "causal_attention", hint, causal_attention=wrong)
+
+
+def test_causal_attention_hint_names_the_region():
+    def leaks_future_weights(Q, K, V):
+        out, weights = _causal()(Q, K, V)
+        return out, weights + 0.1 * np.triu(np.ones_like(weights), 1)
+    assert_rejected(L13, "causal_attention", r"weights is wrong above the diagonal",
+                    causal_attention=leaks_future_weights)
+
+
+def _mha(split="blocks", scale="head", project=True):
+    def multi_head_attention(X, W_q, W_k, W_v, W_o, num_heads):
+        L, d = X.shape
+        dh = d // num_heads
+        Q, K, V = X @ W_q, X @ W_k, X @ W_v
+        if split == "blocks":
+            part = lambda M, m: M[:, m * dh:(m + 1) * dh]
+        else:  # interleaved columns: reshape (L, dh, heads)
+            part = lambda M, m: M.reshape(L, dh, num_heads)[:, :, m]
+        heads = []
+        for m in range(num_heads):
+            S = part(Q, m) @ part(K, m).T / np.sqrt(dh if scale == "head" else d)
+            heads.append(_softmax_rows(S) @ part(V, m))
+        out = np.concatenate(heads, axis=1)
+        return out @ W_o if project else out
+    return multi_head_attention
+
+
+def _one_big_head(X, W_q, W_k, W_v, W_o, num_heads):
+    S = (X @ W_q) @ (X @ W_k).T / np.sqrt(X.shape[1])
+    return _softmax_rows(S) @ (X @ W_v) @ W_o
+
+
+@pytest.mark.parametrize("wrong", [_mha(split="interleaved"), _mha(scale="model"), _mha(project=False),
+                                   _one_big_head])
+def test_multi_head_attention_rejects(wrong):
+    assert_rejected(L13, "multi_head_attention", r"out is wrong", multi_head_attention=wrong)

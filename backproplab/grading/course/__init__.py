@@ -21,6 +21,7 @@ ASSIGNMENTS = {
     "10_cost": "l10_cost",
     "11_convolution": "l11_convolution",
     "12_bptt": "l12_bptt",
+    "13_attention": "l13_attention",
     "14_past_differentiable": "l14_past_differentiable",
     "16_brain_and_scale": "l16_brain_and_scale",
 }
