@@ -23,8 +23,8 @@ ASSIGNMENTS = {
     "12_bptt": "l12_bptt",
     "13_attention": "l13_attention",
     "14_past_differentiable": "l14_past_differentiable",
-    "16_brain_and_scale": "l16_brain_and_scale",
     "15_autodiff": "l15_autodiff",
+    "16_brain_and_scale": "l16_brain_and_scale",
 }
 # A plain assignment name, as the course spells them: nothing that could be a path.
 ASSIGNMENT_NAME = re.compile(r"^[0-9]{2}_[a-z0-9_]{1,60}$")
