@@ -14,8 +14,9 @@ nothing. Three ways past them:
                           gradient sign attack built on it
 
 The two STE ops are primitive ``Function``s, forward next to backward, written against the
-array namespace of their inputs like every op in ``backproplab.ops``. (They are first-order:
-their derivative is 0 almost everywhere, so a gradient of their gradient would be 0 too.)
+array namespace of their inputs like every op in ``backproplab.ops``. Their backward is a
+multiplication by a constant mask, so with ``create_graph`` it runs on the Tensor gradient
+directly (``backward_on_tensors``) and gradients of gradients go through them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class RoundSTE(Function):
     dL/dx = dL/dz (Bengio, Leonard and Courville 2013), or dL/dz * 1[|x| <= 1] with
     ``clip=True``. The true derivative, 0 away from the half-integers, would pass nothing."""
 
+    backward_on_tensors = True  # create_graph: the mask is a constant, g may be a Tensor
+
     def forward(self, x, clip=False):
         self.x, self.clip = x, clip
         return namespace(x).round(x)
@@ -58,6 +61,8 @@ class SignSTE(Function):
     """z = +1 where x >= 0, else -1 (the binarisation of BinaryNet: sign(0) is +1, so every
     output is +-1);  straight-through backward: dL/dx = dL/dz * 1[|x| <= 1] with ``clip=True``
     (the derivative of the hard tanh, Hubara et al. 2016), dL/dz everywhere without."""
+
+    backward_on_tensors = True
 
     def forward(self, x, clip=True):
         self.x, self.clip = x, clip

@@ -83,6 +83,19 @@ def test_ste_inside_a_network_reaches_the_latent_weights():
     np.testing.assert_array_equal(w.grad, (x.T @ dout) * (np.abs(w.data) <= 1))
 
 
+@pytest.mark.parametrize("fn, clip", [(nd.round_ste, False), (nd.round_ste, True), (nd.sign_ste, True)])
+def test_ste_gradients_of_gradients(fn, clip):
+    # y = sum(ste(x * w) * w): dy/dx = w^2 m (m the 0/1 mask at x * w), so d(sum dy/dx)/dw = 2 w m
+    x = Tensor(np.array([-2.0, -0.5, 0.3, 1.2, 0.8]), requires_grad=True)
+    w = Tensor(np.array([0.5, 1.0, -1.5, 2.0, 0.9]), requires_grad=True)
+    y = (fn(x * w, clip=clip) * w).sum()
+    (gx,) = bp.grad(y, [x], create_graph=True)
+    mask = (np.abs(x.data * w.data) <= 1) if clip else np.ones(5)
+    np.testing.assert_array_equal(gx.numpy(), w.data ** 2 * mask)
+    (gw,) = bp.grad(gx.sum(), [w])
+    np.testing.assert_array_equal(gw.numpy(), 2 * w.data * mask)
+
+
 # ---- REINFORCE ----
 
 P_LOGITS = np.array([0.3, -0.2, 1.0, 0.0])
