@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backproplab import parallel
+from backproplab import Tensor, grad, parallel
+from backproplab.autograd import functional
 from backproplab.grading import course
 from checking import ExerciseFailure, exec_check
 
@@ -53,6 +54,114 @@ def _cases_change_with_the_seed(assignment):
     for spec in course.specs(assignment).values():
         a, b = spec.cases(np.random.default_rng(1)), spec.cases(np.random.default_rng(2))
         assert repr(a) != repr(b), f"{spec.id}: its cases do not depend on the seed"
+
+
+# ---- lesson 15: automatic differentiation in full ----
+
+L15 = "15_autodiff"
+L15_EXERCISES = ["hvp_double_backward", "lr_hypergradient", "maml_meta_gradient"]
+
+
+@pytest.mark.parametrize("exercise", L15_EXERCISES)
+def test_lesson15_solution_passes(exercise):
+    assert run_check(L15, exercise).startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L15_EXERCISES)
+def test_lesson15_blank_exercise_fails(exercise):
+    assert_rejected(L15, exercise, "not implemented yet", folder="exercises")
+
+
+def test_lesson15_cases_change_with_the_seed():
+    _cases_change_with_the_seed(L15)
+
+
+def _grad_np(f, w):
+    w = Tensor(w, requires_grad=True)
+    return grad(f(w), w)[0].numpy()
+
+
+def _hvp_no_graph(f, w, v):
+    # create_graph forgotten: the gradient has no graph, so it cannot be differentiated again
+    w = Tensor(w, requires_grad=True)
+    (g,) = grad(f(w), w)
+    return grad((g * Tensor(v)).sum(), w)[0].numpy()
+
+
+def _hvp_finite_differences(f, w, v):  # a coarse step: visibly off
+    return (_grad_np(f, w + 1e-2 * v) - _grad_np(f, w - 1e-2 * v)) / 2e-2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda f, w, v: _grad_np(f, w), r"that is the gradient g\(w\)"),
+    (lambda f, w, v: _grad_np(f, w) * v, r"that is the gradient scaled entry by entry"),
+    (lambda f, w, v: functional.hvp(f, Tensor(w), Tensor(w))[1].numpy(),
+     r"that is H w, not H v"),
+    (_hvp_no_graph, r"error|raised|does not require grad"),
+    (_hvp_finite_differences, r"Hv is wrong"),
+    (lambda f, w, v: _grad_np(f, w)[:-1], r"Hv has shape"),
+])
+def test_hvp_double_backward_rejects(wrong, hint):
+    assert_rejected(L15, "hvp_double_backward", hint, hvp_double_backward=wrong)
+
+
+def _hyper(kind):
+    def lr_hypergradient(f, w, lr):
+        g0 = _grad_np(f, w)
+        g1 = _grad_np(f, w - lr * g0)
+        return {"sign": float(g1 @ g0), "at zero": -float(g0 @ g0), "g1 g1": -float(g1 @ g1),
+                "array": -g1 * g0, "unit": -float(g1 @ g0) / float(np.linalg.norm(g0))}[kind]
+    return lr_hypergradient
+
+
+@pytest.mark.parametrize("kind, hint", [
+    ("sign", r"the sign is flipped"),
+    ("at zero", r"that is -g\(w\) \. g\(w\), the hypergradient at lr = 0"),
+    ("g1 g1", r"that is -g\(w1\) \. g\(w1\)"),
+    ("array", r"returned an array of shape"),
+    ("unit", r"the hypergradient is .*, expected"),
+])
+def test_lr_hypergradient_rejects(kind, hint):
+    assert_rejected(L15, "lr_hypergradient", hint, lr_hypergradient=_hyper(kind))
+
+
+def _maml(kind):
+    def maml_meta_gradient(w, xs, ys, xq, yq, inner_lr):
+        mse_grad = lambda x, y, w: 2 * x.T @ (x @ w - y) / len(y)
+        g = mse_grad(xs, ys, w)
+        fast = w + inner_lr * g if kind == "uphill" else w - inner_lr * g
+        gq = mse_grad(xq, yq, fast)
+        hs = 2 * xs.T @ xs / len(ys)
+        if kind == "first order":
+            return gq
+        if kind == "at w":
+            return mse_grad(xq, yq, w)
+        if kind in ("plus", "uphill"):  # uphill: d/dw L_q(w + a g(w)) = (I + a H_s) grad L_q
+            return (np.eye(len(w)) + inner_lr * hs) @ gq
+        return (np.eye(len(w)) - inner_lr * hs) @ gq
+    return maml_meta_gradient
+
+
+@pytest.mark.parametrize("kind, hint", [
+    ("first order", r"that is first-order MAML"),
+    ("at w", r"that is the query loss's gradient at w"),
+    ("plus", r"meta_grad is wrong"),
+    ("uphill", r"the inner step went uphill"),
+])
+def test_maml_meta_gradient_rejects(kind, hint):
+    assert_rejected(L15, "maml_meta_gradient", hint, maml_meta_gradient=_maml(kind))
+
+
+def test_maml_by_hand_is_the_closed_form():
+    # the solution's Tensor answer equals (I - a H_s) grad L_q(w') by hand
+    namespace = {}
+    for info, source in _cells("solutions", L15):
+        if info.get("role") in ("setup", "answer"):
+            exec(source, namespace)
+    rng = np.random.default_rng(0)
+    w, xs, ys, xq, yq = (rng.standard_normal(s) for s in [(3,), (5, 3), (5,), (4, 3), (4,)])
+    hand = _maml("right")(w, xs, ys, xq, yq, 0.1)
+    np.testing.assert_allclose(namespace["maml_meta_gradient"](w, xs, ys, xq, yq, 0.1), hand, rtol=1e-12)
 
 
 # ---- lesson 16: backprop, the brain, and scale ----
