@@ -2,7 +2,9 @@
 
 In every answer cell the code between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
 becomes a stub at the same indentation. Every output and execution count is cleared: a
-student's notebook shows nothing they did not run. Each check cell must call a check of
+student's notebook shows nothing they did not run. Every code cell but the setup cells is
+tagged ``raises-exception``, so that Run All goes through a notebook whose exercises are
+not done yet (a demonstration calling a stub shows its error and the next cell runs). Each check cell must call a check of
 the notebook's assignment (``check("id", ...)``, a Spec in :mod:`.course`) whose exercise
 and points match the cell's metadata, and the solution must have printed its PASS line
 (nbval compares it when the test suite runs the solutions). Output is written exactly as
@@ -30,6 +32,7 @@ from .assignment import (PASS_LINE, AuthoringError, assignment_name, cell_info, 
                          stdout_text)
 from .observe import STUB_MESSAGE
 
+RAISES = "raises-exception"  # the cell tag JupyterLab and nbclient run past on an error
 # Where the grader and the test suite find the pristine exercise notebooks.
 PRISTINE = Path(__file__).resolve().parents[1] / "exercises"
 
@@ -92,6 +95,12 @@ def make_exercise(solution, source="solution"):
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)
+            if role != "setup":
+                # Until its exercises are done, a cell may raise (a stub, a name not yet
+                # defined): Jupyter's Run All goes on past cells tagged so.
+                tags = cell.metadata.setdefault("tags", [])
+                if RAISES not in tags:
+                    tags.append(RAISES)
     return nb
 
 

@@ -171,3 +171,22 @@ def test_cli_names_the_file_of_a_bad_solution(tmp_path, capsys):
     assert cli(["exercises", "--solutions", str(tmp_path), "--out", str(tmp_path / "o"),
                 "--learner", str(tmp_path / "l")]) == 2
     assert "02_x.ipynb: metadata assignment is '03_y'" in capsys.readouterr().err
+
+
+def test_run_all_goes_through_every_blank_exercise_notebook():
+    """Every cell after setup carries `raises-exception`, so a cell that calls a stub shows
+    its error and Run All goes on; a notebook that stopped there (03) runs to the end."""
+    for path in sorted(PRISTINE.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        untagged = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                    and c.metadata.get("backproplab", {}).get("role") != "setup"
+                    and "raises-exception" not in c.metadata.get("tags", [])]
+        assert untagged == [], f"{path.name}: cells {untagged} would stop Run All"
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(PRISTINE / "03_scalar_engine.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "exercises")}}).execute()
+    checks = [c for c in nb.cells if c.metadata.get("backproplab", {}).get("role") == "check"]
+    printed = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
+    assert all(text.startswith("FAIL ") and text.count("\n") == 1 for text in printed), printed
