@@ -46,8 +46,8 @@ def update(rule, w, g, state, lr, **hyperparameters):
     """One step of ``rule`` on weights w with gradient g; returns the new weights.
 
     state: a dict, empty before the first step, that this function fills and updates
-    (velocity, running averages, step count t). lr: a number or an array broadcasting
-    against w (one rate per run). Hyperparameters default to those of the classes.
+    (velocity, running averages, step count t). lr and weight_decay: numbers, or arrays
+    broadcasting against w (one per run). Hyperparameters default to those of the classes.
     """
     if rule not in HYPERPARAMETERS:
         raise ValueError(f"update: unknown rule {rule!r}; choose one of {', '.join(RULES)}")
@@ -56,8 +56,8 @@ def update(rule, w, g, state, lr, **hyperparameters):
     if unknown:
         raise ValueError(f"update: {rule} has no hyperparameter {', '.join(sorted(unknown))}")
     hp.update(hyperparameters)
-    decay = hp["weight_decay"]
-    if decay and rule != "adamw":
+    decay = hp["weight_decay"]                              # a number, or an array (one per run)
+    if np.any(decay) and rule != "adamw":
         g = g + decay * w                                   # L2: the penalty's gradient
     if rule == "sgd":
         return w - lr * g
@@ -73,7 +73,7 @@ def update(rule, w, g, state, lr, **hyperparameters):
         s = state["mean_sq"] = a * state.get("mean_sq", 0.0) + (1 - a) * g * g
         return w - lr * g / (np.sqrt(s) + hp["eps"])
     b1, b2 = hp["betas"]
-    if rule == "adamw" and decay:
+    if rule == "adamw" and np.any(decay):
         w = w * (1 - lr * decay)                            # decoupled: outside m and v
     t = state["t"] = state.get("t", 0) + 1
     m = state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g

@@ -37,6 +37,21 @@ def test_update_is_the_optimizer_class_for_every_rate(rule, weight_decay):
         np.testing.assert_allclose(w[k], p.numpy(), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("rule", ["momentum", "adam", "adamw"])
+def test_update_takes_one_weight_decay_per_run(rule):
+    rng = np.random.default_rng(5)
+    decays = np.array([0.0, 0.01, 0.3])
+    w0, grads = rng.standard_normal(4), rng.standard_normal((3, 3, 4))
+    w, state = np.tile(w0, (3, 1)), {}
+    for g in grads:
+        w = sweep.update(rule, w, g, state, 0.05, weight_decay=decays[:, None])
+    for k, decay in enumerate(decays):
+        alone, state = w0.copy(), {}
+        for g in grads:
+            alone = sweep.update(rule, alone, g[k], state, 0.05, weight_decay=float(decay))
+        np.testing.assert_allclose(w[k], alone, rtol=1e-13, atol=1e-15)
+
+
 def test_update_rejects_unknown_rules_and_hyperparameters():
     with pytest.raises(ValueError, match="unknown rule 'lion'"):
         sweep.update("lion", np.zeros(2), np.zeros(2), {}, 0.1)
