@@ -23,7 +23,8 @@ def clip_grad_norm_(params, max_norm: float) -> float:
     """
     if max_norm <= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
-    grads = _grads(list(params))
+    params = list(params)
+    grads = _grads(params)
     if not grads:
         return 0.0
     total = 0.0
@@ -33,8 +34,11 @@ def clip_grad_norm_(params, max_norm: float) -> float:
     norm = math.sqrt(total)
     if math.isfinite(norm) and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
-        for g in grads:
-            g *= scale
+        for p in params:
+            # Assigned, not `*=`: a 0-d gradient may be a NumPy scalar, which has no
+            # in-place multiply and would stay unclipped.
+            if p.grad is not None:
+                p.grad = p.grad * scale
     return norm
 
 

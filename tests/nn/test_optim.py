@@ -277,3 +277,16 @@ def test_load_state_dict_copies_the_callers_arrays():
     opt.load_state_dict(state)
     opt.step()
     np.testing.assert_array_equal(velocity, np.full(3, 0.5))
+
+
+def test_clip_grad_norm_clips_a_zero_d_parameter_too():
+    # A 0-d gradient can be a NumPy scalar, which `*=` would leave as it was.
+    from backproplab import nn, optim
+    p = nn.Parameter(np.array(2.0))
+    p.grad = np.float64(400.0)
+    q = nn.Parameter(np.zeros(3))
+    q.grad = np.full(3, 3.0)
+    norm = optim.clip_grad_norm_([p, q], 1.0)
+    assert norm == pytest.approx(np.sqrt(400.0**2 + 27.0))
+    total = np.sqrt(float(p.grad) ** 2 + float(np.sum(q.grad ** 2)))
+    assert total == pytest.approx(1.0, rel=1e-5)
