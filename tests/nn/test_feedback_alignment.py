@@ -90,11 +90,11 @@ def test_runs_on_every_backend(xp):
         fa.to("cuda")
     else:
         for _, t in list(fa.named_parameters()) + list(fa.named_buffers()):
-            t.data = xp.xp.asarray(t.numpy(), device=xp.device)
+            t.data = xp.asarray(t.numpy())
     fa.zero_grad()
-    t = Tensor(xp.xp.asarray(x, device=xp.device), requires_grad=True)
+    t = Tensor(xp.asarray(x), requires_grad=True)
     y = fa(t)
-    y.backward(Tensor(xp.xp.asarray(g, device=xp.device)))
+    y.backward(Tensor(xp.asarray(g)))
     assert type(y.data) is type(t.data) and type(t.grad) is type(t.data)
     np.testing.assert_allclose(y.numpy(), y_np, rtol=1e-13)
     np.testing.assert_allclose(Tensor(t.grad).numpy(), dx_np, rtol=1e-13)
