@@ -184,3 +184,112 @@ def test_lr_window_rejects(wrong, hint):
 def test_lr_window_hint_names_the_losses_and_both_windows():
     with pytest.raises(ExerciseFailure, match=r"the window is .* to .*, got .* to .*"):
         run_check(L8, "lr_window", lr_window=lambda lrs, losses, factor: (float(lrs[0]), float(lrs[-1])))
+
+
+# ---- lesson 9: generalisation ----
+
+L9 = "09_generalization"
+L9_EXERCISES = ["dropout_forward", "dropout_backward", "early_stopping", "line_losses"]
+
+
+@pytest.mark.parametrize("exercise", L9_EXERCISES)
+def test_lesson9_solution_passes(exercise, capsys):
+    run_check(L9, exercise)
+    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
+
+
+@pytest.mark.parametrize("exercise", L9_EXERCISES)
+def test_lesson9_blank_exercise_fails(exercise):
+    with pytest.raises(ExerciseFailure, match="not implemented yet"):
+        run_check(L9, exercise, folder="exercises")
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda x, p, rng: (x * (rng.random(x.shape) >= p), rng.random(x.shape) >= p),
+     "keep is not the library's mask"),                           # two draws: a different mask
+    (lambda x, p, rng: (lambda k: (x * k, k))(rng.random(x.shape) >= p),
+     "keep is right but y is not .* scales the kept entries by 1 / \\(1 - p\\)"),   # no scaling
+    (lambda x, p, rng: (lambda k: (x * k * (1 - p), k))(rng.random(x.shape) >= p),
+     "keep is right but y is not"),                               # scaled the wrong way
+    (lambda x, p, rng: (lambda k: (x * k / (1 - p), k))(rng.random(x.shape) < p),
+     "keep is not the library's mask"),                           # keeps with probability p
+    (lambda x, p, rng: (lambda k: (x * k / (1 - p), k))(rng.random(x.shape) < 1 - p),
+     "draw rng.random\\(x.shape\\) once and keep the entries where it is >= p"),  # same law, other draws
+])
+def test_dropout_forward_rejects(wrong, hint):
+    assert_rejected(L9, "dropout_forward", hint, dropout_forward=wrong)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda dout, keep, p: dout * keep, "wrong where the unit was kept .* dx = dout \\* keep / \\(1 - p\\)"),
+    (lambda dout, keep, p: dout / (1 - p), "wrong where the unit was dropped: a dropped unit passes no gradient"),
+    (lambda dout, keep, p: dout * keep * (1 - p), "wrong where the unit was kept"),
+    (lambda dout, keep, p: dout, "wrong where the unit was dropped"),
+])
+def test_dropout_backward_rejects(wrong, hint):
+    assert_rejected(L9, "dropout_backward", hint, dropout_backward=wrong)
+
+
+def _stopper(strict=True, zero_based=False, reset=True, delta=True, compare_previous=False, late=0):
+    def early_stopping(val_losses, patience, min_delta):
+        best, best_epoch, waited, previous = math.inf, None, 0, math.inf
+        for k, loss in enumerate(val_losses):
+            epoch = k if zero_based else k + 1
+            reference = previous if compare_previous else best
+            margin = min_delta if delta else 0.0
+            better = loss < reference - margin if strict else loss <= reference - margin
+            previous = loss
+            if better:
+                best, best_epoch = loss, epoch
+                waited = 0 if reset else waited
+            else:
+                waited += 1
+                if waited >= patience + late:
+                    return best_epoch, epoch
+        return best_epoch, None
+    return early_stopping
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_stopper(zero_based=True), "epochs count from 1"),
+    (_stopper(strict=False), "an epoch improves only when its loss is below"),   # an equal loss counts
+    (_stopper(delta=False), "min_delta"),
+    (_stopper(reset=False), "stop_epoch is .* expected"),
+    (_stopper(late=1), "stop at the epoch that makes"),                           # patience + 1
+    (_stopper(compare_previous=True), "expected"),                               # against last epoch
+])
+def test_early_stopping_rejects(wrong, hint):
+    assert_rejected(L9, "early_stopping", hint, early_stopping=wrong)
+
+
+def test_early_stopping_reference_is_train_fit():
+    """The check's rule is the one train.fit applies: on a real run, the same best and last epoch."""
+    from backproplab import nn, optim
+    from backproplab.data import DataLoader, load_digits
+    from backproplab.grading.course.l09_generalization import early_stopping_reference
+    from backproplab.train import fit
+
+    X, y, X_val, y_val = load_digits(seed=0, scale="standard")
+    for patience, min_delta in ((3, 0.0), (5, 0.01)):
+        rng = np.random.default_rng(1)
+        model = nn.Sequential(nn.Linear(64, 32, rng=rng), nn.Tanh(), nn.Linear(32, 10, rng=rng))
+        history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+                      DataLoader((X[:60], y[:60]), 60), epochs=200, val_data=(X_val, y_val),
+                      patience=patience, min_delta=min_delta, progress=False)
+        assert history.stopped_early
+        assert early_stopping_reference(history.val_loss, patience, min_delta) == (
+            history.best_epoch, history.epochs)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda loss, wa, wb, alphas: np.array([loss(a * wa + (1 - a) * wb) for a in alphas]),
+     "the line runs the wrong way"),
+    (lambda loss, wa, wb, alphas: np.array([loss(wa + a * wb) for a in alphas]),
+     "differ from loss\\(\\(1 - alpha\\) w_a \\+ alpha w_b\\)"),
+    (lambda loss, wa, wb, alphas: np.array([loss((1 - a) * wa + a * wb) for a in alphas[:1]]),
+     "one loss per alpha"),
+    (lambda loss, wa, wb, alphas: loss(np.outer(1 - alphas, wa) + np.outer(alphas, wb)),
+     "raised ValueError: loss takes one weight vector"),
+])
+def test_line_losses_rejects(wrong, hint):
+    assert_rejected(L9, "line_losses", hint, line_losses=wrong)

@@ -18,6 +18,7 @@ ASSIGNMENTS = {
     "06_training": "l06_training",
     "07_vanishing_gradients": "l07_vanishing_gradients",
     "08_optimizers": "l08_optimizers",
+    "09_generalization": "l09_generalization",
     "10_cost": "l10_cost",
     "11_convolution": "l11_convolution",
     "12_bptt": "l12_bptt",
