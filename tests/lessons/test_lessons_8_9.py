@@ -293,3 +293,14 @@ def test_early_stopping_reference_is_train_fit():
 ])
 def test_line_losses_rejects(wrong, hint):
     assert_rejected(L9, "line_losses", hint, line_losses=wrong)
+
+
+@pytest.mark.parametrize("assignment", [L8, L9])
+def test_cases_change_with_the_seed(assignment):
+    """The grader draws its own cases: answers hard-coded for the notebook's cases must fail."""
+    from backproplab.grading import course, wire
+    for spec in course.specs(assignment).values():
+        a = wire.encode(spec.cases(np.random.default_rng(1)))
+        b = wire.encode(spec.cases(np.random.default_rng(2)))
+        assert a != b, spec.id
+        assert wire.decode(a) is not None  # plain data, as the grader sends it
