@@ -14,7 +14,6 @@ import importlib
 
 import numpy as np
 import array_api_compat
-import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy: np.dtype("bfloat16"))
 
 __all__ = [
     "namespace",
@@ -79,6 +78,11 @@ def resolve_dtype(xp, dtype, what: str = "Tensor"):
     name = _dtype_name(dtype)
     check_dtype(name, what)
     if xp is np or array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_cupy_namespace(xp):
+        if name == "bfloat16":
+            # Imported here, not at the top: registering the dtype takes ml_dtypes about
+            # half a second, which every kernel and test process would otherwise pay.
+            import ml_dtypes
+            return np.dtype(ml_dtypes.bfloat16)
         return np.dtype(name)
     found = getattr(xp, name, None)
     if found is None:
