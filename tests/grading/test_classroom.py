@@ -114,9 +114,11 @@ def test_github_classroom_workflow_runs_one_test_per_exercise_worth_its_points(t
     steps = flow["jobs"]["run-autograding-tests"]["steps"]
     tests = [s for s in steps if s.get("uses", "").startswith(
         "classroom-resources/autograding-command-grader")]
-    assert [s["with"]["test-name"] for s in tests] == [
-        "relu_backward", "sigmoid_backward", "tanh_backward", "linear_layer", "mlp_backward"]
-    assert sum(int(s["with"]["max-score"]) for s in tests) == 13
+    from backproplab.grading.generate import PRISTINE
+    from backproplab.grading.submission import Assignment
+    exercises = Assignment.load(PRISTINE / "05_layers.ipynb").exercises
+    assert [s["with"]["test-name"] for s in tests] == list(exercises)
+    assert [int(s["with"]["max-score"]) for s in tests] == [e.points for e in exercises.values()]
     reporter = steps[-1]
     assert reporter["with"]["runners"] == ",".join(s["id"] for s in tests)
     # The per-exercise test reads the one report the workflow writes.
