@@ -3,6 +3,8 @@ tests turn that line back into an exception they can inspect."""
 
 import contextlib
 import io
+import json
+import re
 from pathlib import Path
 
 
@@ -32,3 +34,42 @@ def notebook_path(folder, name):
     root = Path(__file__).resolve().parents[2]
     folder = PRISTINE if folder == "exercises" else root / folder
     return folder / f"{name}.ipynb"
+
+
+def cells(folder, name):
+    """``(backproplab metadata, source)`` of every cell of a course notebook."""
+    nb = json.loads(notebook_path(folder, name).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = cell["source"]
+        yield (cell["metadata"].get("backproplab", {}),
+               "".join(source) if isinstance(source, list) else source)
+
+
+def run_check(name, exercise, folder="solutions", **student):
+    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
+    ``student`` gives its functions), then its check cells; what the checks printed, or
+    ExerciseFailure with the first FAIL line."""
+    namespace = {}
+    for info, source in cells(folder, name):
+        if info.get("role") == "setup":
+            exec(source, namespace)
+    if student:
+        namespace.update(student)
+    else:
+        for info, source in cells(folder, name):
+            if info.get("role") == "answer" and info.get("exercise") == exercise:
+                exec(source, namespace)
+    checks = [source for info, source in cells(folder, name)
+              if info.get("role") == "check" and info.get("exercise") == exercise]
+    assert checks, f"no check cell for {exercise} in {name}"
+    return "".join(exec_check(source, namespace) for source in checks)
+
+
+def assert_rejected(name, exercise, hint="", **student):
+    """The check of ``exercise`` prints a FAIL line whose hint matches ``hint`` (a regex)."""
+    import pytest
+
+    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: ") as failure:
+        run_check(name, exercise, **student)
+    rest = str(failure.value)[len(f"FAIL {exercise}: "):]
+    assert re.search(hint, rest), str(failure.value)

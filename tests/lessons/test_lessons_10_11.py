@@ -10,41 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checking import ExerciseFailure, exec_check
+from checking import assert_rejected, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells; returns what the checks printed."""
-    namespace = {}
-    for info, source in _cells(folder, name):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    return "".join(exec_check(source, namespace) for source in checks)
-
-
-def assert_rejected(name, exercise, hint, **student):
-    """The check fails with a FAIL line for ``exercise`` whose hint matches ``hint``."""
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
-        run_check(name, exercise, **student)
 
 
 # ---- lesson 11: convolutional networks ----

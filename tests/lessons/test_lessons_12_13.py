@@ -2,49 +2,14 @@
 passes on its solution, fails on the blank stub, and rejects plausible wrong answers with a
 hint that says what is wrong."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checking import ExerciseFailure, exec_check
+from checking import ExerciseFailure, assert_rejected, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells."""
-    namespace = {}
-    for info, source in _cells(folder, name):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    for source in checks:
-        exec_check(source, namespace)
-
-
-def assert_rejected(name, exercise, hint, **student):
-    """The check fails, and its FAIL line contains ``hint`` (a regular expression)."""
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: ") as failure:
-        run_check(name, exercise, **student)
-    assert __import__("re").search(hint, str(failure.value)), str(failure.value)
 
 
 # ---- lesson 12: backpropagation through time ----

@@ -5,47 +5,22 @@ under nbval-lax; solutions scoring full marks under ``backproplab grade`` is tes
 assignment in tests/grading.)"""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checking import ExerciseFailure, exec_check
+import checking
 
-ROOT = Path(__file__).resolve().parents[2]
 L14 = "14_past_differentiable"
 EXERCISES = ["sign_ste", "reinforce_gradient", "fgsm_tanh_mlp"]
 
 
-def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
 def run_check(exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder``'s notebook, then the answer cell of ``exercise``
-    (unless ``student`` gives its functions), then its check cells; what they printed."""
-    namespace = {}
-    for info, source in _cells(folder, L14):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, L14):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, L14)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {L14}"
-    return "".join(exec_check(source, namespace) for source in checks)
+    return checking.run_check(L14, exercise, folder, **student)
 
 
 def assert_rejected(exercise, hint, **student):
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
-        run_check(exercise, **student)
+    checking.assert_rejected(L14, exercise, hint, **student)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -55,13 +30,13 @@ def test_solution_passes(exercise):
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_blank_exercise_fails(exercise):
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: not implemented yet"):
+    with pytest.raises(checking.ExerciseFailure, match=f"^FAIL {exercise}: not implemented yet"):
         run_check(exercise, folder="exercises")
 
 
 def test_every_check_cell_has_an_answer_cell_and_points_match():
     from backproplab.grading.course import specs
-    found = {info["exercise"]: info["points"] for info, _ in _cells("solutions", L14)
+    found = {info["exercise"]: info["points"] for info, _ in checking.cells("solutions", L14)
              if info.get("role") == "check"}
     assert found == {spec.exercise: spec.points for spec in specs(L14).values()}
 

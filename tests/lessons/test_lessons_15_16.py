@@ -4,7 +4,6 @@
 checks' cases change with the seed. (The lessons themselves run under nbval-lax; solutions
 scoring full marks under ``backproplab grade`` is tested for every assignment in tests/grading.)"""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,41 +12,9 @@ import pytest
 from backproplab import Tensor, grad, parallel
 from backproplab.autograd import functional
 from backproplab.grading import course
-from checking import ExerciseFailure, exec_check
+from checking import assert_rejected, cells, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells; returns what the checks printed."""
-    namespace = {}
-    for info, source in _cells(folder, name):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    return "".join(exec_check(source, namespace) for source in checks)
-
-
-def assert_rejected(name, exercise, hint, **student):
-    """The check fails with a FAIL line for ``exercise`` whose hint matches ``hint``."""
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
-        run_check(name, exercise, **student)
 
 
 def _cases_change_with_the_seed(assignment):
@@ -155,7 +122,7 @@ def test_maml_meta_gradient_rejects(kind, hint):
 def test_maml_by_hand_is_the_closed_form():
     # the solution's Tensor answer equals (I - a H_s) grad L_q(w') by hand
     namespace = {}
-    for info, source in _cells("solutions", L15):
+    for info, source in cells("solutions", L15):
         if info.get("role") in ("setup", "answer"):
             exec(source, namespace)
     rng = np.random.default_rng(0)

@@ -7,8 +7,6 @@ executed into a namespace, one answer is swapped for the wrong one, and the exer
 check cells are executed after it.
 """
 
-import contextlib
-import io
 import math
 import subprocess
 import sys

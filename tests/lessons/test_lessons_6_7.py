@@ -2,7 +2,6 @@
 exercise checks of those lessons: every check must reject a plausible wrong answer."""
 
 import itertools
-import json
 import math
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from backproplab import explore
 from backproplab.experiments import mirror_weight_pattern, train_logistic_nets
-from checking import ExerciseFailure, exec_check, notebook_path
+from checking import ExerciseFailure, assert_rejected, run_check
 
 matplotlib.use("Agg")
 
@@ -108,7 +107,6 @@ def test_mirror_weight_pattern_rejects_wrong_shape():
 
 
 # ---- explore: gradient flow through a deep net ----
-
 
 
 @pytest.mark.parametrize("activation, init, residual", [
@@ -263,38 +261,6 @@ def test_sweeps_to_reads_looser_criteria_off_one_run():
 
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cells(folder, name):
-    nb = json.loads((notebook_path(folder, name)).read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells; returns what the check printed."""
-    namespace = {}
-    for info, source in _cells(folder, name):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    for source in checks:
-        exec_check(source, namespace)
-
-
-def assert_rejected(name, exercise, **student):
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: "):
-        run_check(name, exercise, **student)
 
 
 L6 = "06_training"

@@ -1,49 +1,15 @@
 """The exercise checks of lessons 8 and 9: every check passes on the solution and fails, with
 a hint that says what to look at, on the blank stub and on plausible wrong answers."""
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checking import ExerciseFailure, exec_check
+from checking import ExerciseFailure, assert_rejected, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cells(folder, name):
-    nb = json.loads((ROOT / folder / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        source = cell["source"]
-        yield cell["metadata"].get("backproplab", {}), "".join(source) if isinstance(source, list) else source
-
-
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells; returns what the check printed."""
-    namespace = {}
-    for info, source in _cells(folder, name):
-        if info.get("role") == "setup":
-            exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in _cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in _cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    for source in checks:
-        exec_check(source, namespace)
-
-
-def assert_rejected(name, exercise, hint, **student):
-    """The check fails with a FAIL line for ``exercise`` whose hint matches ``hint`` (a regex)."""
-    with pytest.raises(ExerciseFailure, match=f"^FAIL {exercise}: .*{hint}"):
-        run_check(name, exercise, **student)
 
 
 # ---- lesson 8: optimisers ----
