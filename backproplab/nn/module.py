@@ -191,14 +191,16 @@ class Module:
 
     # ---- training helpers ----
 
-    def zero_grad(self):
-        """Forget the gradients of every parameter (``grad = None``).
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every parameter: ``grad = None`` (PyTorch's default), or
+        with ``set_to_none=False`` fill the existing gradient arrays with zeros in place.
 
         ``backward()`` adds into ``.grad``; without this the gradients of the
-        previous step would be added to the next.
+        previous step would be added to the next. Keeping the arrays saves allocating them
+        again in every step (the memory of a checkpointed step then holds no new gradients).
         """
         for p in self.parameters():
-            p.grad = None
+            zero_grad_of(p, set_to_none)
 
     def train(self, mode=True):
         """Set training mode (dropout active, BatchNorm uses batch statistics) on the tree."""
@@ -323,3 +325,14 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.layers)
+
+
+def zero_grad_of(param, set_to_none=True):
+    """``param.grad = None``, or its gradient array filled with zeros in place."""
+    if set_to_none or param.grad is None:
+        param.grad = None
+        return
+    try:
+        param.grad[...] = 0
+    except TypeError:  # a 0-d gradient held as a NumPy scalar cannot be written into
+        param.grad = param.grad * 0

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..autodiff import no_grad
+from ..nn.module import zero_grad_of
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -61,10 +62,11 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: learning rate must be a number >= 0, got {value!r}")
         self._lr = float(value)
 
-    def zero_grad(self):
-        """Set ``grad = None`` on every parameter (backward adds into .grad)."""
+    def zero_grad(self, set_to_none=True):
+        """Set ``grad = None`` on every parameter (backward adds into .grad), or with
+        ``set_to_none=False`` fill the existing gradient arrays with zeros in place."""
         for p in self.params:
-            p.grad = None
+            zero_grad_of(p, set_to_none)
 
     def step(self):
         """Update every parameter that has a gradient; parameters without one are skipped."""

@@ -290,3 +290,18 @@ def test_clip_grad_norm_clips_a_zero_d_parameter_too():
     assert norm == pytest.approx(np.sqrt(400.0**2 + 27.0))
     total = np.sqrt(float(p.grad) ** 2 + float(np.sum(q.grad ** 2)))
     assert total == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("owner", ["module", "optimizer"])
+def test_zero_grad_set_to_none_false_keeps_the_arrays_and_zeroes_them(owner):
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    model(Tensor(np.ones((4, 3)))).sum().backward()
+    before = [p.grad for p in model.parameters()]
+    (model if owner == "module" else opt).zero_grad(set_to_none=False)
+    assert all(p.grad is g for p, g in zip(model.parameters(), before))
+    assert all(not np.any(p.grad) for p in model.parameters())
+    model(Tensor(np.ones((4, 3)))).sum().backward()  # adds into the kept arrays
+    assert all(p.grad is g and np.any(p.grad) for p, g in zip(model.parameters(), before))
+    (model if owner == "module" else opt).zero_grad()  # PyTorch's default: None
+    assert all(p.grad is None for p in model.parameters())
