@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 
 from . import backend
 from .autodiff import no_grad
-from .tensor import Tensor
 
-__all__ = ["ring_all_reduce", "RingStats", "DataParallel"]
+__all__ = ["ring_all_reduce", "chunk_bounds", "RingStats", "DataParallel"]
 
 
 @dataclass
@@ -48,7 +47,7 @@ class RingStats:
     steps: int = 0
 
 
-def _chunk_bounds(n, k):
+def chunk_bounds(n, k):
     """K nearly equal pieces of range(n): the first n % K pieces one entry longer."""
     base, extra = divmod(n, k)
     bounds, start = [], 0
@@ -77,7 +76,7 @@ def ring_all_reduce(vectors):
             )
     xp = backend.namespace(*vectors)
     work = [xp.asarray(v, copy=True) for v in vectors]
-    chunks = _chunk_bounds(shape[0], k)
+    chunks = chunk_bounds(shape[0], k)
     sent = [0] * k
     itemsize = backend.memory_owner(xp.ones((1,), dtype=dtype, device=backend.device_of(work[0])))[1]
 
@@ -127,7 +126,7 @@ class DataParallel:
         if shard_sizes is None:
             if n < self.world_size:
                 raise ValueError(f"DataParallel: a batch of {n} cannot be split over {self.world_size} workers")
-            return [b - a for a, b in _chunk_bounds(n, self.world_size)]
+            return [b - a for a, b in chunk_bounds(n, self.world_size)]
         sizes = list(shard_sizes)
         if len(sizes) != self.world_size or any(not isinstance(s, int) or s < 1 for s in sizes) or sum(sizes) != n:
             raise ValueError(

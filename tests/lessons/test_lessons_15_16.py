@@ -244,7 +244,8 @@ def test_reduce_scatter_rejects(wrong, hint):
 def test_reduce_scatter_reference_is_the_first_half_of_the_librarys_ring():
     """The check's reference, followed by an all-gather of each worker's completed chunk, is
     parallel.ring_all_reduce's result, and each worker's completed chunk is the full sum."""
-    from backproplab.grading.course.l16_brain_and_scale import _bounds as chunks, _reduce_scatter
+    from backproplab.grading.course.l16_brain_and_scale import _reduce_scatter
+    from backproplab.parallel import chunk_bounds as chunks
 
     rng = np.random.default_rng(0)
     for n, k in [(12, 4), (7, 3), (10, 5), (3, 2), (5, 1)]:

@@ -142,21 +142,11 @@ def _ring_bytes_judge(observed, n, k, itemsize):
 
 # ---- reduce_scatter: the first half of the ring ----
 
-def _bounds(n, k):
-    base, extra = divmod(n, k)
-    out, start = [], 0
-    for i in range(k):
-        stop = start + base + (1 if i < extra else 0)
-        out.append((start, stop))
-        start = stop
-    return out
-
-
 def _reduce_scatter(vectors, direction=-1, steps=None):
     # parallel.ring_all_reduce's first K - 1 steps (direction=-1: worker w sends chunk w - s).
     k = len(vectors)
     work = [np.array(v, dtype=np.float64, copy=True) for v in vectors]
-    chunks = _bounds(len(work[0]), k)
+    chunks = parallel.chunk_bounds(len(work[0]), k)
     for s in range(k - 1 if steps is None else steps):
         messages = [(w, c, work[w][slice(*chunks[c])].copy())
                     for w, c in ((w, (w + direction * s) % k) for w in range(k))]
