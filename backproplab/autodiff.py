@@ -15,7 +15,7 @@ import contextvars
 
 from . import backend
 
-__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "backward", "grad"]
+__all__ = ["Function", "SliceGrad", "no_grad", "enable_grad", "is_grad_enabled", "backward", "grad"]
 
 _grad_enabled = contextvars.ContextVar("backproplab_grad_enabled", default=True)
 # Set by amp.autocast: a callable (op class, input Tensors) -> input Tensors, cast.
@@ -67,6 +67,35 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class SliceGrad:
+    """A gradient that is zero everywhere except in ``x[key]``, where it is ``value``:
+    what a slice ``z = x[key]`` (basic indexing: slices and integers) sends back to x.
+
+    A backward may return one instead of an array. The engine adds it into one
+    buffer of x's shape, allocated on the first contribution and updated in place
+    afterwards, so that taking T slices of one array (the T steps of a sequence)
+    costs one array of zeros in the backward instead of T of them.
+    """
+
+    __slots__ = ("shape", "key", "value")
+
+    def __init__(self, shape, key, value):
+        self.shape, self.key, self.value = tuple(shape), key, value
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def astype(self, dtype):
+        return SliceGrad(self.shape, self.key, backend.namespace(self.value).astype(self.value, dtype))
+
+    def dense(self):
+        xp = backend.namespace(self.value)
+        out = xp.zeros(self.shape, dtype=self.value.dtype, device=backend.device_of(self.value))
+        out[self.key] = self.value
+        return out
 
 
 _RELEASED_MESSAGE = (
@@ -327,8 +356,11 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
         grads[id(root)] = seed if prev is None else prev + seed
     given = {id(s) for s in seeds}
 
+    owned = set()  # ids of the tensors whose entry in grads is a buffer the engine made
+
     def finish_leaf(leaf):  # a leaf's gradient is complete once its last user is done
         g = grads.pop(id(leaf), None)
+        owned.discard(id(leaf))
         if g is None:
             return
         if needed is None:
@@ -349,6 +381,7 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
             ctx = node._ctx
             parents = ctx.parents
             g = grads.pop(id(node), None)
+            owned.discard(id(node))
             input_grads = None
             if g is not None:
                 run = True
@@ -374,9 +407,11 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
                 pid = id(parent)
                 if pg is not None and (needed is None or pid in needed):
                     if pg.dtype != parent.data.dtype:  # e.g. float32 input of a float64 op
-                        pg = pg.astype(parent.data.dtype) if create_graph else backend.namespace(pg).astype(pg, parent.data.dtype)
-                    prev = grads.get(pid)
-                    grads[pid] = pg if prev is None else prev + pg
+                        if create_graph or isinstance(pg, SliceGrad):
+                            pg = pg.astype(parent.data.dtype)
+                        else:
+                            pg = backend.namespace(pg).astype(pg, parent.data.dtype)
+                    _add_grad(grads, None if create_graph else owned, pid, pg)
                 left = pending[pid] - 1
                 pending[pid] = left
                 if left == 0:
@@ -388,6 +423,40 @@ def _run(roots, seeds, retain_graph, create_graph, wanted=None):
         if token is not None:
             _grad_enabled.reset(token)
     return found
+
+
+def _add_grad(grads, owned, pid, pg):
+    """grads[pid] += pg, for a gradient array or a ``SliceGrad``.
+
+    Arrays that ops return may be views of, or the same object as, arrays held
+    elsewhere (an op's saved values, another input's gradient), so the first sum is
+    out of place. Its result, like the buffer a ``SliceGrad`` is written into, is an
+    array the engine made (``owned``): nothing else refers to it until it is handed
+    on, so later contributions are added in place (a weight used at every step of a
+    sequence gets one gradient array, not one per step). ``owned`` is None when the
+    gradients are Tensors (create_graph), which are never changed in place.
+    """
+    prev = grads.get(pid)
+    if not isinstance(pg, SliceGrad):
+        if prev is None:
+            grads[pid] = pg
+        elif owned is None:
+            grads[pid] = prev + pg
+        elif pid in owned:
+            prev += pg
+        else:
+            total = grads[pid] = prev + pg
+            if total.ndim:  # NumPy gives a 0-d sum as a scalar, which has no "in place"
+                owned.add(pid)
+        return
+    if prev is None:
+        prev = grads[pid] = pg.dense()
+    else:
+        if pid not in owned:
+            prev = grads[pid] = backend.namespace(prev).asarray(prev, copy=True)
+        prev[pg.key] += pg.value
+    if prev.ndim:
+        owned.add(pid)
 
 
 def _backward_with_graph(ctx, g):

@@ -45,8 +45,9 @@ def _masked(a):  # -inf in a fixed pattern and in the whole first slice along ax
     return bp.where(bp.nn._device.array_like(keep, a.data), a, -np.inf)
 
 
-def _lstm_pointwise_ref(gates, state):
+def _lstm_pointwise_ref(input_gates, hidden_gates, state):
     H = state.shape[1] // 2
+    gates = input_gates + hidden_gates
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     i, f, g, o = sig(gates[:, :H]), sig(gates[:, H:2 * H]), np.tanh(gates[:, 2 * H:3 * H]), sig(gates[:, 3 * H:])
     c = f * state[:, H:] + i * g
@@ -107,8 +108,8 @@ OPS = [
     Op("softmax", lambda a: safe_softmax(a), _softmax_ref, [((3, 4),), ((5,),), ((2, 3, 4),)]),
     Op("softmax_masked", lambda a: safe_softmax(_masked(a)), lambda a: _softmax_ref(_masked(a)),
        [((3, 4),), ((4, 1),), ((2, 3, 4),)]),
-    Op("lstm_pointwise", lambda a, b: _apply(ops.LSTMPointwise, a, b), _lstm_pointwise_ref,
-       [((3, 8), (3, 4)), ((1, 4), (1, 2)), ((2, 12), (2, 6))]),
+    Op("lstm_pointwise", lambda p, q, s: _apply(ops.LSTMPointwise, p, q, s), _lstm_pointwise_ref,
+       [((3, 8), (3, 8), (3, 4)), ((1, 4), (1, 4), (1, 2)), ((2, 12), (2, 12), (2, 6))]),
 ]
 
 

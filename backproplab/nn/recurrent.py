@@ -18,7 +18,7 @@ primitive ops (matmul, add, sigmoid, tanh, slicing). The graph of a sequence is
 therefore the network unrolled in time, and ``loss.backward()`` walking it back
 from the last step to the first *is* backpropagation through time: no code here
 computes a gradient. (One exception for speed: the elementwise half of an LSTM
-step, 13 ops composed, is the single op ``ops.LSTMPointwise``, tested against the
+step, a dozen ops composed, is the single op ``ops.LSTMPointwise``, tested against the
 composed form ``_lstm_step_composed``; the walk over time is still the engine's.)
 
 Names, shapes and gate order are PyTorch's, so a ``state_dict`` moves between
@@ -28,12 +28,10 @@ gates i, f, g, o) or 3 (GRU, gates r, z, n), and ``..._reverse`` for the second
 direction of a bidirectional layer. (These weights are stored as (out, in), as in
 PyTorch, unlike ``Linear``, which stores (in, out) as the lessons write it.)
 
-Cost: each step slices its input x_t out of the sequence; when the input requires
-a gradient (an embedding's output, a lower layer's), each slice's backward writes a
-zero array the size of the whole sequence, so that part of the backward grows as
-L^2 (measured: 2.7 ms of a 28 ms forward and backward for L = 100, N = 32, D_in = 32,
-10 ms at L = 200). Layers above the first take the steps of the layer below
-directly and do not pay it.
+Cost: the input's part of every gate is one matmul over the whole sequence (see
+below), and each step takes its rows of that product as a slice. A slice's backward
+is a ``SliceGrad``: the engine writes the L steps' gradients into one buffer the
+size of the sequence, so the backward stays linear in L.
 
 Truncated backpropagation through time: to train on a long sequence in chunks,
 carry the state from one chunk to the next but cut it from the graph, so that
@@ -52,9 +50,9 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..ops import Concatenate, Index, MatMul, Reshape
+from ..ops import Add, Concatenate, Index, MatMul
 from ..ops.lstm import LSTMPointwise
-from ..tensor import Tensor, _apply, concatenate, zeros
+from ..tensor import Tensor, _apply, concatenate, stack, zeros
 from . import init
 from .dropout import Dropout
 from .linear import as_tensor
@@ -83,40 +81,38 @@ def _uniform_parameter(shape, bound, rng, dtype, device):
 
 # ---- one step of each cell, shared by the Cell modules and the sequence layers ----
 #
-# ``w`` holds the weights prepared once per forward pass (transposed, so that the
-# step computes x W^T as x @ w_t, and the bias is folded into the matmul or
-# pre-broadcast to (N, G*H), so that its gradient is summed over the batch once).
+# The input's part of every gate, x_t W_ih^T + b, does not depend on the state, so a
+# sequence layer computes it for all L steps in one matmul, (L*N, D_in) @ (D_in, G*H),
+# before the loop (as PyTorch's CPU path does); each step then adds only the
+# recurrent part h_{t-1} W_hh^T to its rows. In the backward the same matmul gives
+# dW_ih for the whole sequence at once. The steps below take that projected input p_t.
 
 
-class _StepWeights:
+class _LayerWeights:
+    """One layer's (and direction's) weights, prepared once per forward pass: transposed,
+    so that a product x W^T is x @ w_t, and both biases folded into the input projection
+    where the equations allow (RNN, LSTM; the GRU's b_hn sits inside r * (...))."""
+
     def __init__(self, kind, w_ih, w_hh, b_ih, b_hh, batch):
-        self.kind = kind
-        gh = w_hh.shape[0]
-        if kind == "GRU":
-            # n_h = h W_hn^T + b_hn sits inside r * (...): the two matmuls stay apart.
-            self.w_ih_t, self.w_hh_t = w_ih.T, w_hh.T
-            self.b_ih = None if b_ih is None else b_ih.expand(batch, gh)
-            self.b_hh = None if b_hh is None else b_hh.expand(batch, gh)
+        self.w_ih_t, self.w_hh_t = w_ih.T, w_hh.T
+        self.b_hh = None
+        if b_ih is None:
+            self.b_in = None
+        elif kind == "GRU":
+            self.b_in = b_ih
+            self.b_hh = b_hh.expand(batch, w_hh.shape[0])  # expanded once: its gradient is summed once
         else:
-            # [x_t, h_{t-1}, 1] @ [W_ih^T; W_hh^T; b_ih + b_hh] = x_t W_ih^T + h_{t-1} W_hh^T + b:
-            # one matmul per step, the bias being the weight of an input that is always 1
-            # (as in Rumelhart, Hinton and Williams, 1986).
-            parts = [w_ih.T, w_hh.T]
-            self.one = None
-            if b_ih is not None:
-                parts.append((b_ih + b_hh).reshape(1, gh))
-                xp = backend.namespace(w_ih.data)
-                self.one = Tensor._wrap(xp.ones((batch, 1), dtype=w_ih.dtype, device=backend.device_of(w_ih.data)))
-            self.w_t = concatenate(parts, axis=0)
+            self.b_in = b_ih + b_hh
 
-    def inputs(self, x, h):
-        """[x_t, h_{t-1}] (and the constant 1 column): (N, D_in + H (+ 1))."""
-        return _apply(Concatenate, *((x, h) if self.one is None else (x, h, self.one)), axis=1)
+    def project(self, x):
+        """x (M, D_in) -> x W_ih^T + b (M, G*H): the input's part of every gate."""
+        p = x @ self.w_ih_t
+        return p if self.b_in is None else p + self.b_in
 
 
 # Inside the time loop the shapes are known to agree, so the steps call the ops directly
-# (what ``@``, ``concatenate`` and slicing call after checking their arguments): over
-# many small steps, those checks would cost more than the arithmetic.
+# (what ``@``, ``+`` and slicing call after checking their arguments): over many small
+# steps, those checks would cost more than the arithmetic.
 
 
 def _mm(a, b):
@@ -128,22 +124,20 @@ def _columns(t, start, stop):
     return _apply(Index, t, key=(slice(None), slice(start, stop), Ellipsis), advanced=False)
 
 
-def _stack(tensors, axis):
-    """``stack(tensors, axis)`` for same-shaped tensors, without its checks."""
-    shape = tensors[0].shape
-    shape = shape[:axis] + (1,) + shape[axis:]
-    return _apply(Concatenate, *[_apply(Reshape, t, shape=shape) for t in tensors], axis=axis)
+def _rows(t, start, stop):
+    """t[start:stop] (its backward is a ``SliceGrad``: the engine fills one buffer for all steps)."""
+    return _apply(Index, t, key=(slice(start, stop), Ellipsis), advanced=False)
 
 
-def _rnn_step(x, h, w, nonlinearity):
-    a = _mm(w.inputs(x, h), w.w_t)
+def _rnn_step(p, h, w, nonlinearity):
+    a = _apply(Add, p, _mm(h, w.w_hh_t))
     return a.tanh() if nonlinearity == "tanh" else a.relu()
 
 
-def _lstm_step_composed(x, h, c, w):
+def _lstm_step_composed(p, h, c, w):
     """One LSTM step from primitive ops: the reference that ``ops.LSTMPointwise`` is tested against."""
     H = h.shape[1]
-    gates = w.inputs(x, h) @ w.w_t  # (N, 4H): i, f, g, o
+    gates = p + h @ w.w_hh_t  # (N, 4H): i, f, g, o
     s = gates.sigmoid()  # one op for the three sigmoid gates (the g columns are not used)
     i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
     g = gates[:, 2 * H : 3 * H].tanh()
@@ -152,23 +146,21 @@ def _lstm_step_composed(x, h, c, w):
     return h, c
 
 
-def _lstm_step(x, h, hc, w):
-    """One LSTM step on the carried state hc = [h, c] (N, 2H) -> (h', [h', c']): the gates'
-    matmul, then the elementwise rest as one op (``ops.LSTMPointwise``; 13 ops composed)."""
-    gates = _mm(w.inputs(x, h), w.w_t)  # (N, 4H): i, f, g, o
-    hc = _apply(LSTMPointwise, gates, hc)
+def _lstm_step(p, h, hc, w):
+    """One LSTM step on the carried state hc = [h, c] (N, 2H) -> (h', [h', c']): the recurrent
+    matmul, then the elementwise rest as one op (``ops.LSTMPointwise``; a dozen ops composed)."""
+    hc = _apply(LSTMPointwise, p, _mm(h, w.w_hh_t), hc)
     return _columns(hc, 0, h.shape[1]), hc
 
 
-def _gru_step(x, h, w):
+def _gru_step(p, h, w):
     H = h.shape[1]
-    gi = _mm(x, w.w_ih_t)  # (N, 3H): r, z, n
-    gh = _mm(h, w.w_hh_t)
-    if w.b_ih is not None:
-        gi, gh = gi + w.b_ih, gh + w.b_hh
-    rz = (_columns(gi, 0, 2 * H) + _columns(gh, 0, 2 * H)).sigmoid()
+    gh = _mm(h, w.w_hh_t)  # (N, 3H): r, z, n
+    if w.b_hh is not None:
+        gh = _apply(Add, gh, w.b_hh)
+    rz = _apply(Add, _columns(p, 0, 2 * H), _columns(gh, 0, 2 * H)).sigmoid()
     r, z = _columns(rz, 0, H), _columns(rz, H, 2 * H)
-    n = (_columns(gi, 2 * H, 3 * H) + r * _columns(gh, 2 * H, 3 * H)).tanh()
+    n = (_columns(p, 2 * H, 3 * H) + r * _columns(gh, 2 * H, 3 * H)).tanh()
     return n + z * (h - n)  # = (1 - z) * n + z * h
 
 
@@ -247,7 +239,7 @@ class _CellBase(Module):
         return x, states, batched
 
     def _weights(self, n):
-        return _StepWeights(self.kind, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, n)
+        return _LayerWeights(self.kind, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, n)
 
     def extra_repr(self):
         extra = "" if self.bias_ih is not None else ", bias=False"
@@ -283,7 +275,8 @@ class RNNCell(_CellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)
-        return _unbatch(_rnn_step(x, h, self._weights(x.shape[0]), self.nonlinearity), batched)
+        w = self._weights(x.shape[0])
+        return _unbatch(_rnn_step(w.project(x), h, w, self.nonlinearity), batched)
 
     def extra_repr(self):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
@@ -310,7 +303,8 @@ class LSTMCell(_CellBase):
 
     def forward(self, input, hx=None):
         x, (h, c), batched = self._prepare(input, hx)
-        h, hc = _lstm_step(x, h, concatenate([h, c], axis=1), self._weights(x.shape[0]))
+        w = self._weights(x.shape[0])
+        h, hc = _lstm_step(w.project(x), h, concatenate([h, c], axis=1), w)
         return _unbatch(h, batched), _unbatch(hc[:, self.hidden_size :], batched)
 
 
@@ -335,7 +329,8 @@ class GRUCell(_CellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)
-        return _unbatch(_gru_step(x, h, self._weights(x.shape[0])), batched)
+        w = self._weights(x.shape[0])
+        return _unbatch(_gru_step(w.project(x), h, w), batched)
 
 
 # ---- sequence layers ----
@@ -374,7 +369,7 @@ class _RecurrentBase(Module):
 
     def _layer_weights(self, layer, suffix, n):
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
-        return _StepWeights(self.kind, get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), n)
+        return _LayerWeights(self.kind, get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), n)
 
     def _run(self, input, hx):
         """The shared loop. Returns (output, [final states]) with states (D*num_layers, N, H)."""
@@ -393,33 +388,32 @@ class _RecurrentBase(Module):
         count = 2 if self.kind == "LSTM" else 1
         states = self._initial_states(layer_name, hx, x, n, directions * self.num_layers, count, batched)
 
-        # The sequence as a list of (N, D) tensors, one per step (a constant input is
-        # sliced as arrays: no graph to record).
-        key = (lambda t: (slice(None), t, Ellipsis)) if time_axis == 1 else (lambda t: (t, Ellipsis))
-        if x.requires_grad:
-            inputs = [_apply(Index, x, key=key(t), advanced=False) for t in range(steps)]
-        else:
-            inputs = [Tensor._wrap(x.data[key(t)]) for t in range(steps)]
+        # The sequence time-major and flat, (L*N, D_in): row block t is step t. Each
+        # layer projects all of it at once and steps through the row blocks of that.
+        seq = x.permute(1, 0, 2) if time_axis == 1 else x
+        seq = seq.reshape(steps * n, seq.shape[2])
         finals = [[] for _ in range(count)]
         for layer in range(self.num_layers):
             outs = []
             for d, suffix in enumerate(("", "_reverse")[:directions]):
                 w = self._layer_weights(layer, suffix, n)
+                p = w.project(seq)  # (L*N, G*H)
                 carried = self._carry([s[layer * directions + d] for s in states])
                 order = range(steps) if d == 0 else range(steps - 1, -1, -1)
                 hs = [None] * steps
                 for t in order:
-                    carried = self._step(inputs[t], carried, w)
+                    carried = self._step(_rows(p, t * n, (t + 1) * n), carried, w)
                     hs[t] = carried[0]
-                outs.append(hs)
+                outs.append(_apply(Concatenate, *hs, axis=0))  # (L*N, H)
                 for k, state in enumerate(self._uncarry(carried)):
                     finals[k].append(state)
-            inputs = outs[0] if directions == 1 else [concatenate([a, b], axis=1) for a, b in zip(*outs)]
+            seq = outs[0] if directions == 1 else _apply(Concatenate, *outs, axis=1)  # (L*N, D*H)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                drop = Dropout(self.dropout, rng=self._rng)
-                inputs = [drop(h) for h in inputs]
-        output = _stack(inputs, axis=time_axis)  # (L, N, D*H) or (N, L, D*H)
-        finals = [_stack(f, axis=0) for f in finals]  # (D*num_layers, N, H)
+                seq = Dropout(self.dropout, rng=self._rng)(seq)
+        output = seq.reshape(steps, n, seq.shape[1])  # (L, N, D*H)
+        if time_axis == 1:
+            output = output.permute(1, 0, 2)  # (N, L, D*H)
+        finals = [stack(f, axis=0) for f in finals]  # (D*num_layers, N, H)
         if not batched:
             output = output.reshape(steps, output.shape[-1])
             finals = [f.reshape(f.shape[0], f.shape[2]) for f in finals]

@@ -2,7 +2,7 @@
 gradient entry back to the place its value came from; where one input entry
 was copied to many outputs (Expand, repeated indices), the copies' gradients add."""
 
-from ..autodiff import Function
+from ..autodiff import Function, SliceGrad
 from ..backend import namespace, device_of, scatter_add
 
 
@@ -45,14 +45,21 @@ class Permute(Function):
 
 
 class Index(Function):
-    """z = x[key];  backward scatters g into zeros shaped like x (``index_scatter``)."""
+    """z = x[key];  backward: g put back where x[key] took its entries, zeros elsewhere.
+
+    For a basic key (slices and integers) that is a ``SliceGrad``, which the engine
+    adds into one gradient buffer in place; for an integer or boolean array key it
+    is a scatter (``index_scatter``), since an entry may have been picked twice."""
 
     def forward(self, x, key, advanced):
         self.shape, self.key, self.advanced = x.shape, key, advanced
         return x[key]
 
     def backward(self, g):
-        return (index_scatter(namespace(g), g, self.shape, self.key, self.advanced),)
+        xp = namespace(g)
+        if self.advanced or getattr(xp, "records_graph", False):
+            return (index_scatter(xp, g, self.shape, self.key, self.advanced),)
+        return (SliceGrad(self.shape, self.key, g),)
 
 
 def index_scatter(xp, g, shape, key, advanced):

@@ -83,19 +83,19 @@ def test_cells_gradcheck_with_state(make):
 def test_fused_lstm_step_matches_the_composed_step():
     """nn.LSTM's step uses one op (ops.LSTMPointwise) for the elementwise part; the composed
     form, 13 primitive ops, gives the same values and gradients."""
-    from backproplab.nn.recurrent import _StepWeights, _lstm_step, _lstm_step_composed
+    from backproplab.nn.recurrent import _LayerWeights, _lstm_step, _lstm_step_composed
 
     cell = nn.LSTMCell(3, 4, rng=rng(0))
     results = []
     for fused in (True, False):
         x, h, c = _x(2, 3), _x(2, 4, seed=2), _x(2, 4, seed=3)
         cell.zero_grad()
-        w = _StepWeights("LSTM", cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, 2)
+        w = _LayerWeights("LSTM", cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, 2)
         if fused:
-            h1, hc = _lstm_step(x, h, bp.concatenate([h, c], axis=1), w)
+            h1, hc = _lstm_step(w.project(x), h, bp.concatenate([h, c], axis=1), w)
             c1 = hc[:, 4:]
         else:
-            h1, c1 = _lstm_step_composed(x, h, c, w)
+            h1, c1 = _lstm_step_composed(w.project(x), h, c, w)
         (h1 * Tensor(rng(4).standard_normal((2, 4))) + c1 * Tensor(rng(5).standard_normal((2, 4)))).sum().backward()
         results.append([h1.numpy(), c1.numpy(), x.grad, h.grad, c.grad] + [p.grad for p in cell.parameters()])
     for a, b in zip(*results):
