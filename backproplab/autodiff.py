@@ -93,7 +93,10 @@ class SliceGrad:
 
     def dense(self):
         xp = backend.namespace(self.value)
-        out = xp.zeros(self.shape, dtype=self.value.dtype, device=backend.device_of(self.value))
+        # empty, then written: memory from a lazily zeroed ``zeros`` would take a page
+        # fault on its first read and another on its first write, once per page
+        out = xp.empty(self.shape, dtype=self.value.dtype, device=backend.device_of(self.value))
+        out[...] = 0
         out[self.key] = self.value
         return out
 

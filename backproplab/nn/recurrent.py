@@ -94,20 +94,25 @@ class _LayerWeights:
     where the equations allow (RNN, LSTM; the GRU's b_hn sits inside r * (...))."""
 
     def __init__(self, kind, w_ih, w_hh, b_ih, b_hh, batch):
-        self.w_ih_t, self.w_hh_t = w_ih.T, w_hh.T
-        self.b_hh = None
+        gh = w_hh.shape[0]
+        self.w_hh_t, self.b_hh, self.bias = w_hh.T, None, b_ih is not None
         if b_ih is None:
-            self.b_in = None
-        elif kind == "GRU":
-            self.b_in = b_ih
-            self.b_hh = b_hh.expand(batch, w_hh.shape[0])  # expanded once: its gradient is summed once
+            self.w_in = w_ih.T
         else:
-            self.b_in = b_ih + b_hh
+            # [x_t, 1] @ [W_ih^T; b] = x_t W_ih^T + b: one matmul, the bias being the weight
+            # of an input that is always 1 (as in Rumelhart, Hinton and Williams, 1986)
+            b = b_ih if kind == "GRU" else b_ih + b_hh
+            self.w_in = concatenate([w_ih.T, b.reshape(1, gh)], axis=0)
+            if kind == "GRU":
+                self.b_hh = b_hh.expand(batch, gh)  # expanded once: its gradient is summed once
 
     def project(self, x):
         """x (M, D_in) -> x W_ih^T + b (M, G*H): the input's part of every gate."""
-        p = x @ self.w_ih_t
-        return p if self.b_in is None else p + self.b_in
+        if not self.bias:
+            return x @ self.w_in
+        xp = backend.namespace(x.data)
+        one = Tensor._wrap(xp.ones((x.shape[0], 1), dtype=x.dtype, device=backend.device_of(x.data)))
+        return concatenate([x, one], axis=1) @ self.w_in
 
 
 # Inside the time loop the shapes are known to agree, so the steps call the ops directly
