@@ -56,9 +56,8 @@ class Index(Function):
         return x[key]
 
     def backward(self, g):
-        xp = namespace(g)
-        if self.advanced or getattr(xp, "records_graph", False):
-            return (index_scatter(xp, g, self.shape, self.key, self.advanced),)
+        if self.advanced or hasattr(g, "_ctx"):  # a Tensor under create_graph: a recorded op
+            return (index_scatter(namespace(g), g, self.shape, self.key, self.advanced),)
         return (SliceGrad(self.shape, self.key, g),)
 
 
