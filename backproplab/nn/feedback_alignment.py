@@ -22,7 +22,7 @@ from ..autodiff import Function
 from ..backend import namespace
 from ..tensor import _apply, zeros
 from . import init
-from .linear import Linear, as_tensor
+from .linear import Linear
 
 __all__ = ["FeedbackAlignmentLinear", "FeedbackAlignmentMatMul", "feedback_alignment_matmul"]
 
@@ -73,12 +73,5 @@ class FeedbackAlignmentLinear(Linear):
         self.register_buffer("feedback", feedback)
 
     def forward(self, x):
-        x = as_tensor(x, repr(self))
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            got = x.shape[-1] if x.ndim else "a 0-d tensor"
-            raise ValueError(
-                f"FeedbackAlignmentLinear({self.in_features}, {self.out_features}) expects "
-                f"{self.in_features} input features, got {got} (input shape {x.shape})"
-            )
-        y = feedback_alignment_matmul(x, self.weight, self.feedback)
+        y = feedback_alignment_matmul(self._input(x), self.weight, self.feedback)
         return y if self.bias is None else y + self.bias

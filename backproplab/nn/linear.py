@@ -55,15 +55,19 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        y = self._input(x) @ self.weight
+        return y if self.bias is None else y + self.bias
+
+    def _input(self, x):
+        """x as a Tensor with in_features in its last axis, or a ValueError naming the layer."""
         x = as_tensor(x, repr(self))
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             got = x.shape[-1] if x.ndim else "a 0-d tensor"
             raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}) expects {self.in_features} "
-                f"input features, got {got} (input shape {x.shape})"
+                f"{type(self).__name__}({self.in_features}, {self.out_features}) expects "
+                f"{self.in_features} input features, got {got} (input shape {x.shape})"
             )
-        y = x @ self.weight
-        return y if self.bias is None else y + self.bias
+        return x
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import re
+import textwrap
 from pathlib import Path
 
 
@@ -45,24 +46,56 @@ def cells(folder, name):
                "".join(source) if isinstance(source, list) else source)
 
 
-def run_check(name, exercise, folder="solutions", **student):
-    """Run the setup cells of ``folder/name``, then the answer cell of ``exercise`` (unless
-    ``student`` gives its functions), then its check cells; what the checks printed, or
-    ExerciseFailure with the first FAIL line."""
-    namespace = {}
+def check_results(name, exercise, folder="solutions", answers=None, **student):
+    """Run the setup and answer cells of ``folder/name`` in one namespace, then the check
+    cells of ``exercise``. ``answers`` ({exercise: source}) replaces answer cells by other
+    source; ``student`` gives the exercise's functions directly (its answer cell is then
+    not run). Returns (one result per check cell: what it printed or the ExerciseFailure
+    it raised, the namespace)."""
+    namespace = {"__name__": "__main__"}
     for info, source in cells(folder, name):
-        if info.get("role") == "setup":
+        role = info.get("role")
+        if role == "setup":
             exec(source, namespace)
-    if student:
-        namespace.update(student)
-    else:
-        for info, source in cells(folder, name):
-            if info.get("role") == "answer" and info.get("exercise") == exercise:
-                exec(source, namespace)
-    checks = [source for info, source in cells(folder, name)
-              if info.get("role") == "check" and info.get("exercise") == exercise]
-    assert checks, f"no check cell for {exercise} in {name}"
-    return "".join(exec_check(source, namespace) for source in checks)
+        elif role == "answer" and not (student and info.get("exercise") == exercise):
+            exec(textwrap.dedent((answers or {}).get(info.get("exercise"), source)), namespace)
+    namespace.update(student)
+    results = []
+    for info, source in cells(folder, name):
+        if info.get("role") == "check" and info.get("exercise") == exercise:
+            try:
+                results.append(exec_check(source, namespace))
+            except ExerciseFailure as failure:
+                results.append(failure)
+    assert results, f"no check cell for {exercise} in {name}"
+    return results, namespace
+
+
+def run_check(name, exercise, folder="solutions", **student):
+    """What the check cells of ``exercise`` printed (see ``check_results``), or
+    ExerciseFailure with the first FAIL line."""
+    results, _ = check_results(name, exercise, folder, **student)
+    for result in results:
+        if isinstance(result, ExerciseFailure):
+            raise result
+    return "".join(results)
+
+
+def course_exercises():
+    """``(assignment, exercise, points)`` for every exercise of every solution notebook,
+    read from the notebooks' metadata (so a new exercise is tested without a new list)."""
+    import nbformat
+
+    from backproplab.grading import course
+    from backproplab.grading.assignment import exercises
+
+    found = []
+    for name in course.ASSIGNMENTS:
+        path = notebook_path("solutions", name)
+        if path.exists():
+            nb = nbformat.read(path, as_version=4)
+            found += [(name, exercise, info.points) for exercise, info in exercises(nb, name).items()]
+    return found
 
 
 def assert_rejected(name, exercise, hint="", **student):

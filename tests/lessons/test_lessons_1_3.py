@@ -1,6 +1,7 @@
 """Tests of the library code behind lessons 1-3 (``backproplab.numerics``,
-``backproplab.viz``) and of the exercise checks of those lessons: every check passes the
-solution, and rejects the blank stub and plausible wrong answers.
+``backproplab.viz``) and of the exercise checks of those lessons: every check rejects
+plausible wrong answers (that it passes the solution and fails the blank stub is tested for
+all exercises in test_every_exercise.py).
 
 The check cells are run as they are stored in ``solutions/``: setup and answer cells are
 executed into a namespace, one answer is swapped for the wrong one, and the exercise's
@@ -10,7 +11,6 @@ check cells are executed after it.
 import math
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -19,9 +19,7 @@ import pytest
 
 import backproplab as bl
 from backproplab import numerics
-from checking import ExerciseFailure, exec_check, notebook_path
-from backproplab.grading.assignment import assignment_name, cell_info, exercises
-from backproplab.grading.generate import stub_solutions
+from checking import ExerciseFailure, check_results, course_exercises, notebook_path
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["01_derivatives", "02_chain_rule", "03_scalar_engine"]
@@ -221,68 +219,6 @@ def test_loss_plot_labels_axes_and_rejects_bad_input(plt):
 
 # ---- the exercise notebooks ----
 
-def read(folder, name):
-    return nbformat.read(notebook_path(folder, name), as_version=4)
-
-
-def run_check_cells(name, exercise, answers=None):
-    """Run setup and answer cells of solutions/<name>, with ``answers`` = {exercise: source}
-    replacing solutions, then the check cells of ``exercise``. Returns, per check cell, its
-    stdout or the ExerciseFailure it raised."""
-    nb = read("solutions", name)
-    namespace = {"__name__": "__main__"}
-    for cell in nb.cells:
-        info = cell_info(cell)
-        if info.get("role") == "setup":
-            exec(cell.source, namespace)
-        elif info.get("role") == "answer":
-            source = (answers or {}).get(info["exercise"], cell.source)
-            exec(textwrap.dedent(source), namespace)
-    results = []
-    for cell in nb.cells:
-        info = cell_info(cell)
-        if info.get("role") == "check" and info["exercise"] == exercise:
-            try:
-                results.append(exec_check(cell.source, namespace))
-            except ExerciseFailure as failure:
-                results.append(failure)
-    assert results, f"{name} has no check cell for {exercise}"
-    return results
-
-
-def all_exercises():
-    return [(name, exercise, info.points) for name in NAMES
-            for exercise, info in exercises(read("solutions", name), name).items()]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_assignment_metadata_and_at_least_three_exercises(name):
-    nb = read("solutions", name)
-    assert assignment_name(nb) == name
-    found = exercises(nb, name)
-    assert len(found) >= 3
-    for exercise in found.values():
-        assert exercise.answer_cells == 1 and exercise.points > 0
-
-
-@pytest.mark.parametrize("name, exercise, points", all_exercises())
-def test_solution_passes_every_check(name, exercise, points):
-    results = run_check_cells(name, exercise)
-    assert not [r for r in results if isinstance(r, ExerciseFailure)], results
-    printed = [line for r in results for line in r.splitlines()]
-    assert all(line.startswith(f"PASS {exercise} (") for line in printed)
-    assert sum(int(line.split("(")[1].split("/")[0]) for line in printed) == points
-
-
-@pytest.mark.parametrize("name, exercise, points", all_exercises())
-def test_blank_exercise_fails_every_check(name, exercise, points):
-    nb = read("solutions", name)
-    answer = next(c.source for c in nb.cells if cell_info(c).get("role") == "answer"
-                  and cell_info(c)["exercise"] == exercise)
-    results = run_check_cells(name, exercise, {exercise: stub_solutions(answer, exercise)})
-    for result in results:
-        assert isinstance(result, ExerciseFailure), result
-        assert "not implemented yet" in str(result)
 
 
 # (notebook, exercise, what is wrong, the wrong answer, a fragment of the hint)
@@ -529,7 +465,7 @@ def cross_entropy_backward(X, W1, W2, D):
 @pytest.mark.parametrize("name, exercise, what, source, hint", WRONG,
                          ids=[f"{w[1]}: {w[2]}" for w in WRONG])
 def test_wrong_answer_fails_its_check(name, exercise, what, source, hint):
-    results = run_check_cells(name, exercise, {exercise: source})
+    results, _ = check_results(name, exercise, answers={exercise: source})
     failures = [r for r in results if isinstance(r, ExerciseFailure)]
     assert failures, f"the check of {exercise} accepted a wrong answer: {what}"
     assert any(hint in str(f) for f in failures), [str(f) for f in failures]
@@ -537,7 +473,7 @@ def test_wrong_answer_fails_its_check(name, exercise, what, source, hint):
 
 def test_every_exercise_has_a_wrong_answer_test():
     covered = {(name, exercise) for name, exercise, *_ in WRONG}
-    assert covered == {(name, exercise) for name, exercise, _ in all_exercises()}
+    assert covered == {(name, exercise) for name, exercise, _ in course_exercises() if name in NAMES}
 
 
 # ---- the lesson notebooks as saved ----

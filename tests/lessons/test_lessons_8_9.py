@@ -1,5 +1,6 @@
-"""The exercise checks of lessons 8 and 9: every check passes on the solution and fails, with
-a hint that says what to look at, on the blank stub and on plausible wrong answers."""
+"""The exercise checks of lessons 8 and 9 reject plausible wrong answers, with a hint that says
+what to look at. That every check passes on the solution, fails on the blank stub and draws
+cases that change with the seed is tested for all exercises in test_every_exercise.py."""
 
 import math
 from pathlib import Path
@@ -15,19 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # ---- lesson 8: optimisers ----
 
 L8 = "08_optimizers"
-L8_EXERCISES = ["adam_step", "adamw_step", "nesterov_step", "warmup_cosine_lr", "lr_window"]
-
-
-@pytest.mark.parametrize("exercise", L8_EXERCISES)
-def test_lesson8_solution_passes(exercise, capsys):
-    run_check(L8, exercise)
-    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
-
-
-@pytest.mark.parametrize("exercise", L8_EXERCISES)
-def test_lesson8_blank_exercise_fails(exercise):
-    with pytest.raises(ExerciseFailure, match="not implemented yet"):
-        run_check(L8, exercise, folder="exercises")
 
 
 def _adam(correct=True, t_shift=0, eps_inside=False, return_hat=False, in_place=False,
@@ -155,19 +143,6 @@ def test_lr_window_hint_names_the_losses_and_both_windows():
 # ---- lesson 9: generalisation ----
 
 L9 = "09_generalization"
-L9_EXERCISES = ["dropout_forward", "dropout_backward", "early_stopping", "line_losses"]
-
-
-@pytest.mark.parametrize("exercise", L9_EXERCISES)
-def test_lesson9_solution_passes(exercise, capsys):
-    run_check(L9, exercise)
-    assert capsys.readouterr().out.startswith(f"PASS {exercise} (")
-
-
-@pytest.mark.parametrize("exercise", L9_EXERCISES)
-def test_lesson9_blank_exercise_fails(exercise):
-    with pytest.raises(ExerciseFailure, match="not implemented yet"):
-        run_check(L9, exercise, folder="exercises")
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -261,12 +236,3 @@ def test_line_losses_rejects(wrong, hint):
     assert_rejected(L9, "line_losses", hint, line_losses=wrong)
 
 
-@pytest.mark.parametrize("assignment", [L8, L9])
-def test_cases_change_with_the_seed(assignment):
-    """The grader draws its own cases: answers hard-coded for the notebook's cases must fail."""
-    from backproplab.grading import course, wire
-    for spec in course.specs(assignment).values():
-        a = wire.encode(spec.cases(np.random.default_rng(1)))
-        b = wire.encode(spec.cases(np.random.default_rng(2)))
-        assert a != b, spec.id
-        assert wire.decode(a) is not None  # plain data, as the grader sends it
